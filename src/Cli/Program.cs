@@ -17,7 +17,7 @@ public static class Program
 
     private static IEnumerable<Command> Commands()
     {
-        yield break;
+        yield return PackCommand.Create();
     }
 
     /// <summary>Runs the command line and returns the process exit code.</summary>

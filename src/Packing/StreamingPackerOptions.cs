@@ -27,7 +27,7 @@ public sealed record StreamingPackerOptions
     /// packs hold more, the fullest of them are emitted anyway. Keeps memory bounded by about 1.5 windows and
     /// guarantees progress on inputs that can never fill a sequence.
     /// </summary>
-    public double MaxCarryFraction { get; init; } = 0.5;
+    public double MaxCarryFraction { get; init; } = 1.0;
 
     /// <summary>nanoVLM's <c>ConstantLengthDataset</c>: compat knapsack per 32,768-token window, every pack emitted.</summary>
     public static StreamingPackerOptions Nanovlm { get; } = new() { Planner = PlannerKind.NanovlmCompat, MinEmitFill = 0 };
