@@ -45,6 +45,22 @@ public sealed class PlannerPropertyTests
             Assert.Equal(Canonical(plain), Canonical(a));
         }, iter: 300);
 
+    [Theory]
+    [InlineData(PlannerKind.BestFit)]
+    [InlineData(PlannerKind.NanovlmCompat)]
+    public void ReusedPlanner_PlansLikeAFreshOne(PlannerKind kind)
+    {
+        // Scratch (and best fit's lazily cleared index) is reused across windows of growing and shrinking size.
+        var options = new PackingOptions { Shuffle = false };
+        var reused = PackPlanner.Create(kind, options);
+        var rng = new Random(17);
+        for (var round = 0; round < 60; round++)
+        {
+            var shapes = SyntheticShapes.FineVisionLike(rng.Next(0, 400), seed: round);
+            Assert.Equal(PackingAssert.Groups(PackPlanner.Create(kind, options), shapes), PackingAssert.Groups(reused, shapes));
+        }
+    }
+
     [Fact]
     public void BestFit_NeverUsesMorePacksThanCompat() =>
         Windows.Sample(w =>

@@ -14,18 +14,16 @@ internal sealed class BestFitAssigner
     private int[] _rootAtLoad = [];
     private int[] _minImages = []; // segment tree over loads: fewest images of any bin at that load
     private int _leaves;
+    private int _seqLen = -1; // L the index was last built for; −1 = not built
+    private int _lastBins;    // bins of the previous call, whose index entries are cleared lazily
 
     /// <summary>Assigns every sample of <paramref name="order"/> (already sorted) to a bin; returns the bin count.</summary>
     public int Assign(ReadOnlySpan<SampleShape> shapes, ReadOnlySpan<int> order, Span<int> binOf, int seqLen, int cap)
     {
         var n = shapes.Length;
+        ResetIndex(seqLen); // first: it reads the previous plan's loads, which growing _load would discard
         Scratch.Ensure(ref _load, n);
         _forest.EnsureCapacity(n);
-        _leaves = (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)seqLen);
-        Scratch.Ensure(ref _rootAtLoad, seqLen);
-        Scratch.Ensure(ref _minImages, 2 * _leaves);
-        _rootAtLoad.AsSpan(0, seqLen).Fill(-1);
-        _minImages.AsSpan(0, 2 * _leaves).Fill(int.MaxValue);
 
         var images = _forest.Key;
         var load = _load;
@@ -58,7 +56,34 @@ internal sealed class BestFitAssigner
             }
             binOf[item] = bin;
         }
+        _lastBins = binCount;
         return binCount;
+    }
+
+    // Clearing the O(L) index costs more than planning a streaming window of a few dozen samples, so after the
+    // first build only the leaves the previous plan touched (and their paths to the root) are cleared.
+    private void ResetIndex(int seqLen)
+    {
+        if (seqLen != _seqLen)
+        {
+            _leaves = (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)seqLen);
+            Scratch.Ensure(ref _rootAtLoad, seqLen);
+            Scratch.Ensure(ref _minImages, 2 * _leaves);
+            _rootAtLoad.AsSpan(0, seqLen).Fill(-1);
+            _minImages.AsSpan(0, 2 * _leaves).Fill(int.MaxValue);
+            _seqLen = seqLen;
+            _lastBins = 0;
+            return;
+        }
+        for (var b = 0; b < _lastBins; b++)
+        {
+            var at = _load[b];
+            if (at >= seqLen || _rootAtLoad[at] < 0) continue;
+            _rootAtLoad[at] = -1;
+            for (var i = _leaves + at; i >= 1 && _minImages[i] != int.MaxValue; i >>= 1)
+                _minImages[i] = int.MaxValue;
+        }
+        _lastBins = 0;
     }
 
     private void UpdateLeaf(int at)
