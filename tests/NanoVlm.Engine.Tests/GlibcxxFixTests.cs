@@ -135,4 +135,60 @@ public class GlibcxxFixTests
             }
         }
     }
+
+    /// <summary>A C program (no std::ios_base::Init of its own) that reports whether std::cout is constructed before and after dlopen(argv[1]).</summary>
+    private const string StreamProbe = """
+        #include <dlfcn.h>
+        #include <stdio.h>
+        int main(int argc, char** argv) {
+          void* so = dlopen("libstdc++.so.6", RTLD_NOW | RTLD_GLOBAL);
+          void** cout = (void**)dlsym(so, "_ZSt4cout");
+          int before = *cout != 0;
+          if (!dlopen(argv[1], RTLD_NOW)) { printf("dlopen failed: %s\n", dlerror()); return 2; }
+          void* (*write)(void*, const char*, long) = (void* (*)(void*, const char*, long))dlsym(so, "_ZNSo5writeEPKcl");
+          void* (*flush)(void*) = (void* (*)(void*))dlsym(so, "_ZNSo5flushEv");
+          fflush(stdout);
+          if (*cout) { write(cout, "cout-ok\n", 8); flush(cout); }
+          printf("before=%d after=%d\n", before, *cout != 0);
+          return 0;
+        }
+        """;
+
+    [Fact]
+    public void Shim_constructs_the_standard_streams_that_libstdcxx_13_would()
+    {
+        string shimPath = Path.Combine(Path.GetDirectoryName(OutputLibrary)!, Shim);
+        if (!FixExpected())
+        {
+            // No shim: the system libstdc++ is GCC 13+ and constructs the standard streams itself.
+            Assert.Contains("GLIBCXX_3.4.32", NanoVlmElf.Read(Meta("SystemLibStdCxx")).VersionDefinitions());
+            return;
+        }
+        string dir = Directory.CreateTempSubdirectory("nanovlm-stream-probe").FullName;
+        try
+        {
+            File.WriteAllText(Path.Combine(dir, "probe.c"), StreamProbe);
+            Assert.Equal("", Run("gcc", $"-o probe probe.c -ldl", dir).Trim());
+            string output = Run(Path.Combine(dir, "probe"), $"\"{shimPath}\"", dir);
+            // With libstdc++ < 13 nothing constructs cout until someone owns a std::ios_base::Init: the shim does.
+            Assert.Equal("cout-ok\nbefore=0 after=1\n", output);
+            // The patched library brings the shim in by itself (DT_NEEDED) and loads in a plain C process.
+            Assert.Equal("cout-ok\nbefore=0 after=1\n", Run(Path.Combine(dir, "probe"), $"\"{OutputLibrary}\"", dir));
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+
+        static string Run(string file, string args, string cwd)
+        {
+            var psi = new System.Diagnostics.ProcessStartInfo(file, args)
+            {
+                WorkingDirectory = cwd, RedirectStandardOutput = true, RedirectStandardError = true,
+            };
+            using var p = System.Diagnostics.Process.Start(psi)!;
+            string stdout = p.StandardOutput.ReadToEnd();
+            string stderr = p.StandardError.ReadToEnd();
+            p.WaitForExit();
+            Assert.True(p.ExitCode == 0, $"{file} {args}: exit {p.ExitCode}: {stdout}{stderr}");
+            return stdout + stderr;
+        }
+    }
 }
