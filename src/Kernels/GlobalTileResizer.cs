@@ -15,11 +15,20 @@ public static class GlobalTileResizer
 {
     /// <summary>Writes the [3, <paramref name="size"/>, <paramref name="size"/>] global tile of the
     /// <paramref name="width"/>×<paramref name="height"/> RGB8 image <paramref name="resized"/> into <paramref name="destination"/>.</summary>
-    public static void Resize(ReadOnlySpan<byte> resized, int width, int height, int size, Span<float> destination)
-        => Resize(resized, width, height, size, destination, simd: true);
+    /// <param name="resized">Interleaved RGB8 image.</param>
+    /// <param name="width">Image width.</param>
+    /// <param name="height">Image height.</param>
+    /// <param name="size">Global tile side (the split size).</param>
+    /// <param name="destination">At least 3 · size · size floats, planar CHW.</param>
+    /// <param name="accumulation">Float accumulation variant; the default is bit-exact with the reference torch build.</param>
+    public static void Resize(ReadOnlySpan<byte> resized, int width, int height, int size, Span<float> destination,
+        GlobalTileAccumulation accumulation = GlobalTileAccumulation.TorchAvx2)
+        => Resize(resized, width, height, size, destination, accumulation, simd: true);
 
-    internal static unsafe void Resize(ReadOnlySpan<byte> resized, int width, int height, int size, Span<float> destination, bool simd)
+    internal static unsafe void Resize(ReadOnlySpan<byte> resized, int width, int height, int size, Span<float> destination,
+        GlobalTileAccumulation accumulation, bool simd)
     {
+        bool fused = accumulation == GlobalTileAccumulation.TorchAvx2;
         if (width <= 0 || height <= 0 || size <= 0)
             throw new ImageSizeException(ImageSizeError.NonPositive, width, height, "Sizes must be positive");
         if (resized.Length < 3L * width * height)
@@ -38,7 +47,7 @@ public static class GlobalTileResizer
                 if (needH)
                 {
                     var w = AntialiasWeights.Compute(width, size);
-                    try { Horizontal(ps, width, height, size, w, hOut); }
+                    try { Horizontal(ps, width, height, size, w, hOut, fused); }
                     finally { w.Return(); }
                 }
                 else
@@ -51,7 +60,7 @@ public static class GlobalTileResizer
                 if (needV)
                 {
                     var w = AntialiasWeights.Compute(height, size);
-                    try { Vertical(pt, size, height, size, w, pd, simd && Avx.IsSupported); }
+                    try { Vertical(pt, needH ? size : width, height, size, w, pd, simd && Avx.IsSupported && (!fused || Fma.IsSupported), fused); }
                     finally { w.Return(); }
                 }
             }
@@ -59,7 +68,12 @@ public static class GlobalTileResizer
         finally { ArrayPool<float>.Shared.Return(temp); }
     }
 
-    internal static unsafe void Horizontal(byte* src, int width, int height, int outW, in AntialiasWeights w, float* dst)
+    /// <summary>End (exclusive) of the taps that are multiplied and rounded before being added; taps from here on
+    /// are fused multiply-adds (TorchAvx2) — or none are (Sequential).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    internal static int PlainTaps(int taps, bool fused) => fused ? 1 + 4 * ((taps - 1) / 4) : taps;
+
+    internal static unsafe void Horizontal(byte* src, int width, int height, int outW, in AntialiasWeights w, float* dst, bool fused)
     {
         int ks = w.KSize;
         long plane = (long)outW * height;
@@ -76,17 +90,27 @@ public static class GlobalTileResizer
                 for (int ox = 0; ox < outW; ox++)
                 {
                     int xmin = bounds[2 * ox], xs = bounds[2 * ox + 1];
+                    int plain = PlainTaps(xs, fused);
                     float* k = wts + ox * ks;
                     byte* p = row + xmin * 3;
                     float k0 = k[0];
                     float a0 = l[p[0]] * k0, a1 = l[p[1]] * k0, a2 = l[p[2]] * k0;
-                    for (int j = 1; j < xs; j++)
+                    int j = 1;
+                    for (; j < plain; j++)
                     {
                         float kj = k[j];
                         byte* q = p + 3 * j;
                         a0 += l[q[0]] * kj;
                         a1 += l[q[1]] * kj;
                         a2 += l[q[2]] * kj;
+                    }
+                    for (; j < xs; j++)
+                    {
+                        float kj = k[j];
+                        byte* q = p + 3 * j;
+                        a0 = MathF.FusedMultiplyAdd(l[q[0]], kj, a0);
+                        a1 = MathF.FusedMultiplyAdd(l[q[1]], kj, a1);
+                        a2 = MathF.FusedMultiplyAdd(l[q[2]], kj, a2);
                     }
                     d0[ox] = a0;
                     d1[ox] = a1;
@@ -96,7 +120,7 @@ public static class GlobalTileResizer
         }
     }
 
-    internal static unsafe void Vertical(float* src, int width, int height, int outH, in AntialiasWeights w, float* dst, bool vec)
+    internal static unsafe void Vertical(float* src, int width, int height, int outH, in AntialiasWeights w, float* dst, bool vec, bool fused)
     {
         int ks = w.KSize;
         fixed (int* bounds = w.Bounds)
@@ -109,6 +133,7 @@ public static class GlobalTileResizer
                 for (int oy = 0; oy < outH; oy++)
                 {
                     int ymin = bounds[2 * oy], ys = bounds[2 * oy + 1];
+                    int plain = PlainTaps(ys, fused);
                     float* k = wts + oy * ks;
                     float* s0 = sp + (long)ymin * width;
                     float* d = dp + (long)oy * width;
@@ -119,11 +144,11 @@ public static class GlobalTileResizer
                         {
                             Vector256<float> acc = Avx.Multiply(Avx.LoadVector256(s0 + x), Vector256.Create(k[0]));
                             float* s = s0 + x;
-                            for (int j = 1; j < ys; j++)
-                            {
-                                s += width;
-                                acc = Avx.Add(acc, Avx.Multiply(Avx.LoadVector256(s), Vector256.Create(k[j])));
-                            }
+                            int j = 1;
+                            for (; j < plain; j++)
+                                acc = Avx.Add(acc, Avx.Multiply(Avx.LoadVector256(s + (long)j * width), Vector256.Create(k[j])));
+                            for (; j < ys; j++)
+                                acc = Fma.MultiplyAdd(Avx.LoadVector256(s + (long)j * width), Vector256.Create(k[j]), acc);
                             Avx.Store(d + x, acc);
                         }
                     }
@@ -131,11 +156,9 @@ public static class GlobalTileResizer
                     {
                         float* s = s0 + x;
                         float acc = *s * k[0];
-                        for (int j = 1; j < ys; j++)
-                        {
-                            s += width;
-                            acc += *s * k[j];
-                        }
+                        int j = 1;
+                        for (; j < plain; j++) acc += s[(long)j * width] * k[j];
+                        for (; j < ys; j++) acc = MathF.FusedMultiplyAdd(s[(long)j * width], k[j], acc);
                         d[x] = acc;
                     }
                 }

@@ -24,9 +24,9 @@ public sealed class IlgpuImageBackend : IDisposable
     private readonly Action<Index1D, ArrayView<byte>, ArrayView<byte>, ArrayView<int>, ArrayView<int>, int, int, int, int> _horizontal;
     private readonly Action<Index1D, ArrayView<byte>, ArrayView<byte>, ArrayView<int>, ArrayView<int>, int, int, int> _vertical;
     private readonly Action<Index1D, ArrayView<byte>, ArrayView<float>, int, int, int> _tiles;
-    private readonly Action<Index1D, ArrayView<byte>, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int, int> _globalH;
+    private readonly Action<Index1D, ArrayView<byte>, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int, int, int> _globalH;
     private readonly Action<Index1D, ArrayView<byte>, ArrayView<float>, int> _toPlanar;
-    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int, int> _globalV;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int, int, int> _globalV;
 
     private MemoryBuffer1D<byte, Stride1D.Dense>? _src, _tmp, _resized;
     private MemoryBuffer1D<float, Stride1D.Dense>? _out, _gtmp;
@@ -42,9 +42,9 @@ public sealed class IlgpuImageBackend : IDisposable
         _horizontal = _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<byte>, ArrayView<byte>, ArrayView<int>, ArrayView<int>, int, int, int, int>(HorizontalKernel);
         _vertical = _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<byte>, ArrayView<byte>, ArrayView<int>, ArrayView<int>, int, int, int>(VerticalKernel);
         _tiles = _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<byte>, ArrayView<float>, int, int, int>(TileKernel);
-        _globalH = _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<byte>, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int, int>(GlobalHorizontalKernel);
+        _globalH = _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<byte>, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int, int, int>(GlobalHorizontalKernel);
         _toPlanar = _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<byte>, ArrayView<float>, int>(ToPlanarKernel);
-        _globalV = _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int, int>(GlobalVerticalKernel);
+        _globalV = _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int, int, int>(GlobalVerticalKernel);
     }
 
     /// <summary>A backend on the first CUDA device when one is present (and <paramref name="preferCuda"/>), else on ILGPU's CPU accelerator.</summary>
@@ -84,7 +84,7 @@ public sealed class IlgpuImageBackend : IDisposable
             int n = (int)g.OutputFloatCount, tile = (int)g.TileFloatCount;
             var output = Grow(ref _out, n).View.SubView(0, n);
             int first = g.Grid.HasGlobalTile ? tile : 0;
-            if (g.Grid.HasGlobalTile) GlobalOnDevice(resized, tw, th, s, output.SubView(0, tile));
+            if (g.Grid.HasGlobalTile) GlobalOnDevice(resized, tw, th, s, output.SubView(0, tile), (options ?? ImagePipelineOptions.Default).GlobalAccumulation == GlobalTileAccumulation.TorchAvx2 ? 1 : 0);
             _tiles(3 * tw * th, resized, output.SubView(first, 3L * tw * th), tw, s, tw / s);
             if (!resizedOut.IsEmpty) DownloadBytes(resized, resizedOut[..(3 * tw * th)]);
             Download(output, destination[..n]);
@@ -142,7 +142,7 @@ public sealed class IlgpuImageBackend : IDisposable
         finally { vert.Return(); }
     }
 
-    private void GlobalOnDevice(ArrayView<byte> resized, int w, int h, int size, ArrayView<float> dst)
+    private void GlobalOnDevice(ArrayView<byte> resized, int w, int h, int size, ArrayView<float> dst, int fused)
     {
         bool needH = w != size, needV = h != size;
         int planeW = needH ? size : w;
@@ -153,7 +153,7 @@ public sealed class IlgpuImageBackend : IDisposable
             try
             {
                 var (b, k) = UploadWeights(wh.Bounds, 2 * size, wh.Weights, size * wh.KSize, ref _bounds1, ref _wts1);
-                _globalH(h * size, resized, tmp, b, k, wh.KSize, w, size);
+                _globalH(h * size, resized, tmp, b, k, wh.KSize, w, size, fused);
             }
             finally { wh.Return(); }
         }
@@ -167,7 +167,7 @@ public sealed class IlgpuImageBackend : IDisposable
             try
             {
                 var (b, k) = UploadWeights(wv.Bounds, 2 * size, wv.Weights, size * wv.KSize, ref _bounds2, ref _wts2);
-                _globalV(3 * size * planeW, tmp, dst, b, k, wv.KSize, planeW, h);
+                _globalV(3 * size * planeW, tmp, dst, b, k, wv.KSize, planeW, h, fused);
             }
             finally { wv.Return(); }
         }
@@ -235,21 +235,31 @@ public sealed class IlgpuImageBackend : IDisposable
 
     /// <summary>Global tile horizontal pass; index = y · outW + ox; writes planar [3, H, outW].</summary>
     private static void GlobalHorizontalKernel(Index1D index, ArrayView<byte> src, ArrayView<float> dst, ArrayView<int> bounds, ArrayView<float> wts,
-        int ks, int width, int outW)
+        int ks, int width, int outW, int fused)
     {
         int y = index / outW, ox = index - y * outW;
         int xmin = bounds[2 * ox], xs = bounds[2 * ox + 1];
+        int plain = fused != 0 ? 1 + 4 * ((xs - 1) / 4) : xs;
         int kb = ox * ks;
         long p = ((long)y * width + xmin) * 3;
         float k0 = wts[kb];
         float a0 = src[p] / 255f * k0, a1 = src[p + 1] / 255f * k0, a2 = src[p + 2] / 255f * k0;
-        for (int j = 1; j < xs; j++)
+        int j = 1;
+        for (; j < plain; j++)
         {
             float kj = wts[kb + j];
             long q = p + 3 * j;
             a0 += src[q] / 255f * kj;
             a1 += src[q + 1] / 255f * kj;
             a2 += src[q + 2] / 255f * kj;
+        }
+        for (; j < xs; j++)
+        {
+            float kj = wts[kb + j];
+            long q = p + 3 * j;
+            a0 = MathF.FusedMultiplyAdd(src[q] / 255f, kj, a0);
+            a1 = MathF.FusedMultiplyAdd(src[q + 1] / 255f, kj, a1);
+            a2 = MathF.FusedMultiplyAdd(src[q + 2] / 255f, kj, a2);
         }
         long plane = dst.Length / 3;
         dst[index] = a0;
@@ -267,7 +277,7 @@ public sealed class IlgpuImageBackend : IDisposable
 
     /// <summary>Global tile vertical pass; index = (c · outH + oy) · width + x.</summary>
     private static void GlobalVerticalKernel(Index1D index, ArrayView<float> src, ArrayView<float> dst, ArrayView<int> bounds, ArrayView<float> wts,
-        int ks, int width, int height)
+        int ks, int width, int height, int fused)
     {
         int outH = (int)(dst.Length / 3 / width);
         int x = index % width;
@@ -276,9 +286,13 @@ public sealed class IlgpuImageBackend : IDisposable
         int ymin = bounds[2 * oy], ys = bounds[2 * oy + 1];
         int kb = oy * ks;
         long p = ((long)c * height + ymin) * width + x;
+        int plain = fused != 0 ? 1 + 4 * ((ys - 1) / 4) : ys;
         float acc = src[p] * wts[kb];
-        for (int j = 1; j < ys; j++)
+        int j = 1;
+        for (; j < plain; j++)
             acc += src[p + (long)j * width] * wts[kb + j];
+        for (; j < ys; j++)
+            acc = MathF.FusedMultiplyAdd(src[p + (long)j * width], wts[kb + j], acc);
         dst[index] = acc;
     }
 

@@ -34,7 +34,7 @@ public static class ImageTiler
             int tile = (int)g.TileFloatCount;
             if (g.Grid.HasGlobalTile)
             {
-                GlobalTileResizer.Resize(resized, tw, th, s, destination[..tile]);
+                GlobalTileResizer.Resize(resized, tw, th, s, destination[..tile], (options ?? ImagePipelineOptions.Default).GlobalAccumulation);
                 TileWriter.WriteTiles(resized, tw, th, s, destination.Slice(tile, (int)(g.OutputFloatCount - tile)));
             }
             else
@@ -62,7 +62,7 @@ public static class ImageTiler
             int offset = 0;
             if (glob != null)
             {
-                GlobalTileResizer.Resize(resized, tw, th, s, glob.AsSpan(0, tile));
+                GlobalTileResizer.Resize(resized, tw, th, s, glob.AsSpan(0, tile), (options ?? ImagePipelineOptions.Default).GlobalAccumulation);
                 for (int i = 0; i < tile; i++) destination[i] = TileWriter.ToBFloat16(glob[i]);
                 offset = tile;
             }

@@ -21,12 +21,17 @@ public class IlgpuBackendTests(IlgpuCpuFixture fixture) : IClassFixture<IlgpuCpu
         })
         .Select(i => new object[] { i });
 
+    public static IEnumerable<object[]> SmallCasesBothModes => SmallCases.SelectMany(o => new[]
+    {
+        new object[] { o[0], GlobalTileAccumulation.TorchAvx2 }, new object[] { o[0], GlobalTileAccumulation.Sequential },
+    });
+
     [Theory]
-    [MemberData(nameof(SmallCases))]
-    public void Full_path_is_identical_to_simd(string name)
+    [MemberData(nameof(SmallCasesBothModes))]
+    public void Full_path_is_identical_to_simd(string name, GlobalTileAccumulation mode)
     {
         var c = TestImages.Case(name);
-        var opt = TestImages.Options(c);
+        var opt = TestImages.Options(c) with { GlobalAccumulation = mode };
         int w = c.GetProperty("width").GetInt32(), h = c.GetProperty("height").GetInt32();
         var src = TestImages.Source(c);
         var g = ImageTiler.Plan(w, h, opt);
