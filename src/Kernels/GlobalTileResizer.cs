@@ -47,7 +47,11 @@ public static class GlobalTileResizer
                 if (needH)
                 {
                     var w = AntialiasWeights.Compute(width, size);
-                    try { Horizontal(ps, width, height, size, w, hOut, fused); }
+                    try
+                    {
+                        if (simd && Avx2.IsSupported && Fma.IsSupported && size >= 8) HorizontalGather(ps, width, height, size, w, hOut, fused);
+                        else Horizontal(ps, width, height, size, w, hOut, fused);
+                    }
                     finally { w.Return(); }
                 }
                 else
@@ -117,6 +121,111 @@ public static class GlobalTileResizer
                     d2[ox] = a2;
                 }
             }
+        }
+    }
+
+    /// <summary>
+    /// SIMD horizontal pass: lanes are 8 consecutive output columns. Each source row is first converted to three
+    /// planar float rows (b / 255f, exact), then tap j of lane i is gathered from column xmin_i + j. Per lane the
+    /// operation sequence equals <see cref="Horizontal"/>: plain multiply-add for j &lt; plain_i, fused after, and
+    /// taps past a lane's own count have weight 0 (an exact no-op for the non-negative sums here).
+    /// </summary>
+    internal static unsafe void HorizontalGather(byte* src, int width, int height, int outW, in AntialiasWeights w, float* dst, bool fused)
+    {
+        int ks = w.KSize;
+        long plane = (long)outW * height;
+        int blocks = outW / 8;
+        float[] rowBuf = ArrayPool<float>.Shared.Rent(3 * width + 8);
+        float[] wt = ArrayPool<float>.Shared.Rent(blocks * ks * 8);
+        int[] meta = ArrayPool<int>.Shared.Rent(blocks * 8 * 2);
+        try
+        {
+            fixed (int* bounds = w.Bounds)
+            fixed (float* wts = w.Weights)
+            fixed (float* rb = rowBuf)
+            fixed (float* pw = wt)
+            fixed (int* pm = meta)
+            {
+                // transpose weights to [block][tap][lane]; meta = xmin per lane, plain-tap count per lane
+                int* maxTaps = stackalloc int[Math.Max(blocks, 1)];
+                for (int b = 0; b < blocks; b++)
+                {
+                    int mt = 0;
+                    for (int i = 0; i < 8; i++)
+                    {
+                        int ox = b * 8 + i, xs = bounds[2 * ox + 1];
+                        pm[b * 16 + i] = bounds[2 * ox];
+                        pm[b * 16 + 8 + i] = PlainTaps(xs, fused);
+                        mt = Math.Max(mt, xs);
+                        for (int j = 0; j < ks; j++) pw[(b * ks + j) * 8 + i] = wts[ox * ks + j];
+                    }
+                    maxTaps[b] = mt;
+                }
+                Vector256<int> lastCol = Vector256.Create(width - 1);
+                for (int y = 0; y < height; y++)
+                {
+                    byte* row = src + (long)y * width * 3;
+                    float* r0 = rb, r1 = rb + width, r2 = rb + 2 * width;
+                    int x = 0;
+                    for (; x + 16 <= width; x += 16)
+                        TileWriter.Deinterleave16(row + 3 * x, r0 + x, r1 + x, r2 + x);
+                    for (; x < width; x++)
+                    {
+                        r0[x] = row[3 * x] / 255f;
+                        r1[x] = row[3 * x + 1] / 255f;
+                        r2[x] = row[3 * x + 2] / 255f;
+                    }
+                    float* d0 = dst + (long)y * outW, d1 = d0 + plane, d2 = d1 + plane;
+                    for (int b = 0; b < blocks; b++)
+                    {
+                        Vector256<int> xmin = Avx.LoadVector256(pm + b * 16);
+                        Vector256<int> plain = Avx.LoadVector256(pm + b * 16 + 8);
+                        float* wb = pw + b * ks * 8;
+                        Vector256<float> k0 = Avx.LoadVector256(wb);
+                        Vector256<float> a0 = Avx.Multiply(Avx2.GatherVector256(r0, xmin, 4), k0);
+                        Vector256<float> a1 = Avx.Multiply(Avx2.GatherVector256(r1, xmin, 4), k0);
+                        Vector256<float> a2 = Avx.Multiply(Avx2.GatherVector256(r2, xmin, 4), k0);
+                        int mt = maxTaps[b];
+                        for (int j = 1; j < mt; j++)
+                        {
+                            Vector256<int> col = Avx2.Min(Avx2.Add(xmin, Vector256.Create(j)), lastCol);
+                            Vector256<float> kj = Avx.LoadVector256(wb + j * 8);
+                            Vector256<float> usePlain = Avx2.CompareGreaterThan(plain, Vector256.Create(j)).AsSingle();
+                            Vector256<float> t0 = Avx2.GatherVector256(r0, col, 4);
+                            Vector256<float> t1 = Avx2.GatherVector256(r1, col, 4);
+                            Vector256<float> t2 = Avx2.GatherVector256(r2, col, 4);
+                            a0 = Avx.BlendVariable(Fma.MultiplyAdd(t0, kj, a0), Avx.Add(a0, Avx.Multiply(t0, kj)), usePlain);
+                            a1 = Avx.BlendVariable(Fma.MultiplyAdd(t1, kj, a1), Avx.Add(a1, Avx.Multiply(t1, kj)), usePlain);
+                            a2 = Avx.BlendVariable(Fma.MultiplyAdd(t2, kj, a2), Avx.Add(a2, Avx.Multiply(t2, kj)), usePlain);
+                        }
+                        Avx.Store(d0 + b * 8, a0);
+                        Avx.Store(d1 + b * 8, a1);
+                        Avx.Store(d2 + b * 8, a2);
+                    }
+                    // tail columns (outW not a multiple of 8): scalar, same operation order
+                    for (int ox = blocks * 8; ox < outW; ox++)
+                    {
+                        int xm = bounds[2 * ox], xs = bounds[2 * ox + 1], pl = PlainTaps(xs, fused);
+                        float* k = wts + ox * ks;
+                        float a0 = r0[xm] * k[0], a1 = r1[xm] * k[0], a2 = r2[xm] * k[0];
+                        int j = 1;
+                        for (; j < pl; j++) { a0 += r0[xm + j] * k[j]; a1 += r1[xm + j] * k[j]; a2 += r2[xm + j] * k[j]; }
+                        for (; j < xs; j++)
+                        {
+                            a0 = MathF.FusedMultiplyAdd(r0[xm + j], k[j], a0);
+                            a1 = MathF.FusedMultiplyAdd(r1[xm + j], k[j], a1);
+                            a2 = MathF.FusedMultiplyAdd(r2[xm + j], k[j], a2);
+                        }
+                        d0[ox] = a0; d1[ox] = a1; d2[ox] = a2;
+                    }
+                }
+            }
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(rowBuf);
+            ArrayPool<float>.Shared.Return(wt);
+            ArrayPool<int>.Shared.Return(meta);
         }
     }
 

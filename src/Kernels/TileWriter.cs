@@ -115,7 +115,7 @@ public static class TileWriter
     private static readonly Vector128<byte> B2 = Vector128.Create((byte)0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0, 3, 6, 9, 12, 15);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe void Deinterleave16(byte* s, float* dr, float* dg, float* db)
+    internal static unsafe void Deinterleave16(byte* s, float* dr, float* dg, float* db)
     {
         Vector128<byte> v0 = Sse2.LoadVector128(s), v1 = Sse2.LoadVector128(s + 16), v2 = Sse2.LoadVector128(s + 32);
         Vector128<byte> r = Sse2.Or(Sse2.Or(Ssse3.Shuffle(v0, R0), Ssse3.Shuffle(v1, R1)), Ssse3.Shuffle(v2, R2));

@@ -174,6 +174,24 @@ public class ImagePathTests
         for (int i = 0; i < f.Length; i++) Assert.Equal(TileWriter.ToBFloat16(f[i]), b[i]);
     }
 
+    [Theory]
+    [InlineData(100, 70, 21, GlobalTileAccumulation.TorchAvx2)]
+    [InlineData(100, 70, 21, GlobalTileAccumulation.Sequential)]
+    [InlineData(333, 41, 19, GlobalTileAccumulation.TorchAvx2)]
+    [InlineData(45, 300, 8, GlobalTileAccumulation.TorchAvx2)]
+    [InlineData(19, 19, 19, GlobalTileAccumulation.TorchAvx2)]
+    [InlineData(64, 19, 19, GlobalTileAccumulation.TorchAvx2)]
+    [InlineData(19, 64, 19, GlobalTileAccumulation.Sequential)]
+    public void Scalar_and_simd_global_agree_on_odd_sizes(int w, int h, int size, GlobalTileAccumulation mode)
+    {
+        var src = TestImages.Generate("noise", w, h, 5);
+        var a = new float[3 * size * size];
+        var b = new float[3 * size * size];
+        GlobalTileResizer.Resize(src, w, h, size, a, mode, simd: true);
+        GlobalTileResizer.Resize(src, w, h, size, b, mode, simd: false);
+        Assert.Equal(a, b);
+    }
+
     [Fact]
     public void Scalar_and_simd_tiles_agree()
     {
