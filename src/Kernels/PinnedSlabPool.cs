@@ -1,0 +1,179 @@
+using System.Collections.Concurrent;
+using System.Runtime.InteropServices;
+
+namespace NanoVlm.Kernels;
+
+/// <summary>
+/// A bounded pool of a fixed number of pinned, aligned byte slabs of a fixed size. Rent with
+/// <see cref="TryRent"/> (non-blocking) or <see cref="RentAsync"/> (waits, cancellable: back-pressure);
+/// disposing the <see cref="SlabLease"/> returns the slab. Thread-safe. <see cref="Outstanding"/> counts leases not
+/// yet returned (leak detection); a stale or double return is ignored and counted in <see cref="StaleReturns"/>.
+/// Slabs are pinned managed arrays (<see cref="GC.AllocateUninitializedArray{T}(int, bool)"/>), so a GPU backend
+/// can page-lock them (ILGPU <c>CreatePageLockFromPinned</c>).
+/// </summary>
+public sealed class PinnedSlabPool : IDisposable
+{
+    private readonly byte[][] _arrays;
+    private readonly int[] _offsets;
+    private readonly int[] _generation;
+    private readonly ConcurrentStack<int> _free = new();
+    private readonly SemaphoreSlim _available;
+    private int _outstanding;
+    private long _staleReturns;
+    private int _disposed;
+
+    /// <summary>Creates <paramref name="slabCount"/> slabs of <paramref name="slabBytes"/> bytes aligned to <paramref name="alignment"/> (a power of two).</summary>
+    public PinnedSlabPool(int slabCount, int slabBytes, int alignment = 4096)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(slabCount);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(slabBytes);
+        if (alignment <= 0 || (alignment & (alignment - 1)) != 0)
+            throw new ArgumentOutOfRangeException(nameof(alignment), alignment, "Alignment must be a positive power of two.");
+        if ((long)slabBytes + alignment > Array.MaxLength)
+            throw new ArgumentOutOfRangeException(nameof(slabBytes), slabBytes, "Slab too large.");
+        SlabCount = slabCount;
+        SlabBytes = slabBytes;
+        Alignment = alignment;
+        _arrays = new byte[slabCount][];
+        _offsets = new int[slabCount];
+        _generation = new int[slabCount];
+        for (int i = slabCount - 1; i >= 0; i--)
+        {
+            var a = GC.AllocateUninitializedArray<byte>(slabBytes + alignment, pinned: true);
+            nint addr = Marshal.UnsafeAddrOfPinnedArrayElement(a, 0);
+            _offsets[i] = (int)((alignment - (addr & (alignment - 1))) & (alignment - 1));
+            _arrays[i] = a;
+            _free.Push(i);
+        }
+        _available = new SemaphoreSlim(slabCount, slabCount);
+    }
+
+    /// <summary>Number of slabs.</summary>
+    public int SlabCount { get; }
+
+    /// <summary>Usable bytes per slab.</summary>
+    public int SlabBytes { get; }
+
+    /// <summary>Alignment of every slab's first byte.</summary>
+    public int Alignment { get; }
+
+    /// <summary>Leases handed out and not yet returned.</summary>
+    public int Outstanding => Volatile.Read(ref _outstanding);
+
+    /// <summary>Slabs free right now.</summary>
+    public int Available => _available.CurrentCount;
+
+    /// <summary>Returns of leases that were already returned (double dispose of a copy) — a bug indicator.</summary>
+    public long StaleReturns => Interlocked.Read(ref _staleReturns);
+
+    /// <summary>Rents a slab if one is free now.</summary>
+    public bool TryRent(out SlabLease lease)
+    {
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        if (!_available.Wait(0))
+        {
+            lease = default;
+            return false;
+        }
+        lease = Take();
+        return true;
+    }
+
+    /// <summary>Rents a slab, waiting (asynchronously) until one is returned; honours <paramref name="cancellationToken"/>.</summary>
+    public async ValueTask<SlabLease> RentAsync(CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        if (!_available.Wait(0))
+            await _available.WaitAsync(cancellationToken).ConfigureAwait(false);
+        return Take();
+    }
+
+    private SlabLease Take()
+    {
+        if (!_free.TryPop(out int idx))
+            throw new InvalidOperationException("Slab pool invariant broken: semaphore granted but no free slab.");
+        Interlocked.Increment(ref _outstanding);
+        int gen = Volatile.Read(ref _generation[idx]);
+        return new SlabLease(this, idx, gen);
+    }
+
+    internal void Return(int index, int generation)
+    {
+        if (Interlocked.CompareExchange(ref _generation[index], generation + 1, generation) != generation)
+        {
+            Interlocked.Increment(ref _staleReturns);
+            return;
+        }
+        Interlocked.Decrement(ref _outstanding);
+        _free.Push(index);
+        if (_disposed == 0) _available.Release();
+    }
+
+    internal bool IsCurrent(int index, int generation) => Volatile.Read(ref _generation[index]) == generation;
+
+    internal byte[] ArrayOf(int index) => _arrays[index];
+
+    internal int OffsetOf(int index) => _offsets[index];
+
+    /// <summary>Marks the pool disposed; waiting renters are not woken by returns afterwards. Slab memory is freed by the GC
+    /// once no lease references it.</summary>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        _available.Dispose();
+    }
+}
+
+/// <summary>A leased slab of a <see cref="PinnedSlabPool"/>; dispose to return it (a second dispose is ignored).</summary>
+public readonly struct SlabLease : IDisposable
+{
+    private readonly PinnedSlabPool? _pool;
+    private readonly int _index;
+    private readonly int _generation;
+
+    internal SlabLease(PinnedSlabPool pool, int index, int generation)
+    {
+        _pool = pool;
+        _index = index;
+        _generation = generation;
+    }
+
+    /// <summary>True for a lease obtained from a pool (not <c>default</c>).</summary>
+    public bool IsValid => _pool != null;
+
+    /// <summary>Slab index inside its pool.</summary>
+    public int Index => _index;
+
+    /// <summary>The slab's bytes (aligned, pinned). Throws after the lease was returned.</summary>
+    public Span<byte> Span => Memory.Span;
+
+    /// <summary>The slab as <see cref="Memory{T}"/>.</summary>
+    public Memory<byte> Memory
+    {
+        get
+        {
+            var p = _pool ?? throw new InvalidOperationException("Default SlabLease.");
+            if (!p.IsCurrent(_index, _generation)) throw new ObjectDisposedException(nameof(SlabLease), "The slab was returned to its pool.");
+            return p.ArrayOf(_index).AsMemory(p.OffsetOf(_index), p.SlabBytes);
+        }
+    }
+
+    /// <summary>The pinned backing array (for page-locking) and the aligned offset of the slab in it.</summary>
+    public (byte[] Array, int Offset) Backing => _pool is { } p ? (p.ArrayOf(_index), p.OffsetOf(_index)) : throw new InvalidOperationException("Default SlabLease.");
+
+    /// <summary>Address of the slab's first byte (valid while leased; the array is pinned).</summary>
+    public unsafe nint Address
+    {
+        get
+        {
+            var (a, o) = Backing;
+            return Marshal.UnsafeAddrOfPinnedArrayElement(a, o);
+        }
+    }
+
+    /// <summary>The slab reinterpreted as floats.</summary>
+    public Span<float> AsFloats() => MemoryMarshal.Cast<byte, float>(Span);
+
+    /// <summary>Returns the slab to its pool.</summary>
+    public void Dispose() => _pool?.Return(_index, _generation);
+}

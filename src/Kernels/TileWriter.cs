@@ -1,0 +1,136 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace NanoVlm.Kernels;
+
+/// <summary>
+/// ToTensor + split: resized RGB8 (HWC) → tiles [n_h·n_w, 3, S, S] in row-major tile order, value = byte / 255f
+/// (torch's float32 <c>img.float().div(255)</c>, a correctly rounded division), written straight into the
+/// destination span. Optional bfloat16 output rounds to nearest even like torch.
+/// </summary>
+public static class TileWriter
+{
+    /// <summary>byte → float32 exactly as torch's ToTensor (<c>(float)b / 255f</c>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float ToFloat(byte b) => b / 255f;
+
+    /// <summary>float32 → bfloat16 bits, round to nearest even, NaN → 0x7FC0 (c10::BFloat16).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ushort ToBFloat16(float f)
+    {
+        uint bits = BitConverter.SingleToUInt32Bits(f);
+        if (float.IsNaN(f)) return 0x7FC0;
+        uint rounding = 0x7FFFu + ((bits >> 16) & 1u);
+        return (ushort)((bits + rounding) >> 16);
+    }
+
+    private static void Check(int srcLen, int width, int height, int split, long dstLen)
+    {
+        if (width <= 0 || height <= 0 || split <= 0)
+            throw new ImageSizeException(ImageSizeError.NonPositive, width, height, "Sizes must be positive");
+        if (width % split != 0 || height % split != 0)
+            throw new ArgumentException($"Image {width}x{height} is not a multiple of the split size {split}");
+        if (srcLen < 3L * width * height)
+            throw new ArgumentException($"Source span has {srcLen} bytes, need {3L * width * height}", "resized");
+        if (dstLen < 3L * width * height)
+            throw new ArgumentException($"Destination span has {dstLen} elements, need {3L * width * height}", "destination");
+    }
+
+    /// <summary>Writes the n_h·n_w tiles of <paramref name="resized"/> into <paramref name="destination"/> (3·W·H floats).</summary>
+    public static unsafe void WriteTiles(ReadOnlySpan<byte> resized, int width, int height, int split, Span<float> destination)
+        => WriteTiles(resized, width, height, split, destination, simd: true);
+
+    internal static unsafe void WriteTiles(ReadOnlySpan<byte> resized, int width, int height, int split, Span<float> destination, bool simd)
+    {
+        Check(resized.Length, width, height, split, destination.Length);
+        int nh = height / split, nw = width / split;
+        long plane = (long)split * split;
+        bool vec = simd && Avx2.IsSupported;
+        fixed (byte* ps = resized)
+        fixed (float* pd = destination)
+        {
+            for (int r = 0; r < nh; r++)
+                for (int c = 0; c < nw; c++)
+                {
+                    float* tile = pd + (long)(r * nw + c) * 3 * plane;
+                    for (int y = 0; y < split; y++)
+                    {
+                        byte* s = ps + ((long)(r * split + y) * width + (long)c * split) * 3;
+                        float* dr = tile + (long)y * split, dg = dr + plane, db = dg + plane;
+                        int x = 0;
+                        if (vec)
+                            for (; x + 16 <= split; x += 16)
+                                Deinterleave16(s + 3 * x, dr + x, dg + x, db + x);
+                        for (; x < split; x++)
+                        {
+                            dr[x] = s[3 * x] / 255f;
+                            dg[x] = s[3 * x + 1] / 255f;
+                            db[x] = s[3 * x + 2] / 255f;
+                        }
+                    }
+                }
+        }
+    }
+
+    /// <summary>Same as <see cref="WriteTiles(ReadOnlySpan{byte}, int, int, int, Span{float})"/> with bfloat16 bits as output.</summary>
+    public static unsafe void WriteTilesBFloat16(ReadOnlySpan<byte> resized, int width, int height, int split, Span<ushort> destination)
+    {
+        Check(resized.Length, width, height, split, destination.Length);
+        int nh = height / split, nw = width / split;
+        long plane = (long)split * split;
+        Span<ushort> lut = stackalloc ushort[256];
+        for (int i = 0; i < 256; i++) lut[i] = ToBFloat16(i / 255f);
+        fixed (byte* ps = resized)
+        fixed (ushort* pd = destination)
+        fixed (ushort* pl = lut)
+        {
+            for (int r = 0; r < nh; r++)
+                for (int c = 0; c < nw; c++)
+                {
+                    ushort* tile = pd + (long)(r * nw + c) * 3 * plane;
+                    for (int y = 0; y < split; y++)
+                    {
+                        byte* s = ps + ((long)(r * split + y) * width + (long)c * split) * 3;
+                        ushort* dr = tile + (long)y * split, dg = dr + plane, db = dg + plane;
+                        for (int x = 0; x < split; x++)
+                        {
+                            dr[x] = pl[s[3 * x]];
+                            dg[x] = pl[s[3 * x + 1]];
+                            db[x] = pl[s[3 * x + 2]];
+                        }
+                    }
+                }
+        }
+    }
+
+    private static readonly Vector128<byte> R0 = Vector128.Create((byte)0, 3, 6, 9, 12, 15, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80);
+    private static readonly Vector128<byte> R1 = Vector128.Create((byte)0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 2, 5, 8, 11, 14, 0x80, 0x80, 0x80, 0x80, 0x80);
+    private static readonly Vector128<byte> R2 = Vector128.Create((byte)0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 1, 4, 7, 10, 13);
+    private static readonly Vector128<byte> G0 = Vector128.Create((byte)1, 4, 7, 10, 13, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80);
+    private static readonly Vector128<byte> G1 = Vector128.Create((byte)0x80, 0x80, 0x80, 0x80, 0x80, 0, 3, 6, 9, 12, 15, 0x80, 0x80, 0x80, 0x80, 0x80);
+    private static readonly Vector128<byte> G2 = Vector128.Create((byte)0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 2, 5, 8, 11, 14);
+    private static readonly Vector128<byte> B0 = Vector128.Create((byte)2, 5, 8, 11, 14, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80);
+    private static readonly Vector128<byte> B1 = Vector128.Create((byte)0x80, 0x80, 0x80, 0x80, 0x80, 1, 4, 7, 10, 13, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80);
+    private static readonly Vector128<byte> B2 = Vector128.Create((byte)0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0, 3, 6, 9, 12, 15);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static unsafe void Deinterleave16(byte* s, float* dr, float* dg, float* db)
+    {
+        Vector128<byte> v0 = Sse2.LoadVector128(s), v1 = Sse2.LoadVector128(s + 16), v2 = Sse2.LoadVector128(s + 32);
+        Vector128<byte> r = Sse2.Or(Sse2.Or(Ssse3.Shuffle(v0, R0), Ssse3.Shuffle(v1, R1)), Ssse3.Shuffle(v2, R2));
+        Vector128<byte> g = Sse2.Or(Sse2.Or(Ssse3.Shuffle(v0, G0), Ssse3.Shuffle(v1, G1)), Ssse3.Shuffle(v2, G2));
+        Vector128<byte> b = Sse2.Or(Sse2.Or(Ssse3.Shuffle(v0, B0), Ssse3.Shuffle(v1, B1)), Ssse3.Shuffle(v2, B2));
+        Store16(r, dr);
+        Store16(g, dg);
+        Store16(b, db);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void Store16(Vector128<byte> v, float* d)
+    {
+        Vector256<float> k = Vector256.Create(255f);
+        Avx.Store(d, Avx.Divide(Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32(v)), k));
+        Avx.Store(d + 8, Avx.Divide(Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32(Sse2.ShiftRightLogical128BitLane(v, 8))), k));
+    }
+}
