@@ -1,0 +1,154 @@
+using System.Security.Cryptography;
+using NanoVlm.Loader.Images;
+using SkiaSharp;
+
+namespace NanoVlm.Loader.Tests.Images;
+
+/// <summary>Decoded bytes against Pillow 9.4's <c>Image.open(f).convert('RGB')</c> (tools/make_decode_fixtures.py).</summary>
+public class DecodeParityTests
+{
+    /// <summary>The only fixture with a documented residual (16-bit gray PNG, see <see cref="Gray16Png_ResidualIsExactlyTheDarkPixels"/>).</summary>
+    private const string Gray16 = "png_l16_11x9.png";
+
+    public static TheoryData<string> ExactFiles => DecodeFixture.Files(f => f.File != Gray16);
+
+    public static TheoryData<string> AllFiles => DecodeFixture.Files(_ => true);
+
+    [Fact]
+    public void Manifest_CoversEveryFormatAndPillowMode()
+    {
+        var all = DecodeFixture.All;
+        Assert.Equal(["BMP", "GIF", "JPEG", "PNG", "WEBP"], all.Select(f => f.Format).Distinct().Order());
+        foreach (string mode in new[] { "RGB", "RGBA", "L", "LA", "P", "1", "I", "CMYK" })
+            Assert.Contains(all, f => f.PillowMode == mode);
+    }
+
+    [Theory]
+    [MemberData(nameof(AllFiles))]
+    public void Fixture_RgbFileMatchesManifestHash(string file)
+    {
+        var f = DecodeFixture.Get(file);
+        byte[] rgb = f.PillowRgb();
+        Assert.Equal(f.Width * f.Height * 3, rgb.Length);
+        Assert.Equal(f.Sha256, Convert.ToHexStringLower(SHA256.HashData(rgb)));
+    }
+
+    [Theory]
+    [MemberData(nameof(ExactFiles))]
+    public void DecodeRgb8_Pooled_IsByteIdenticalToPillow(string file)
+    {
+        var f = DecodeFixture.Get(file);
+        using DecodedImage img = ImageDecoder.Default.DecodeRgb8(f.Encoded(), file);
+        Assert.Equal((f.Width, f.Height), (img.Width, img.Height));
+        Assert.Equal(f.Width * f.Height * 3, img.Length);
+        Residual r = Residual.Of(img.Pixels, f.PillowRgb());
+        Assert.True(r.MaxAbsDiff == 0, $"{file}: {r}");
+        Assert.Equal(f.Sha256, Convert.ToHexStringLower(SHA256.HashData(img.Pixels)));
+    }
+
+    [Theory]
+    [MemberData(nameof(ExactFiles))]
+    public void DecodeRgb8_IntoCallerSpan_IsByteIdenticalToPillowAndLeavesTheTailAlone(string file)
+    {
+        var f = DecodeFixture.Get(file);
+        byte[] encoded = f.Encoded();
+        ImageHeader h = ImageDecoder.Default.ProbeChecked(encoded, file);
+        var dst = new byte[h.Rgb8ByteCount + 7];
+        dst.AsSpan().Fill(0xA5);
+        ImageHeader got = ImageDecoder.Default.DecodeRgb8(encoded, dst, file);
+        Assert.Equal(h, got);
+        Assert.True(dst.AsSpan(0, (int)h.Rgb8ByteCount).SequenceEqual(f.PillowRgb()));
+        Assert.All(dst[(int)h.Rgb8ByteCount..], b => Assert.Equal(0xA5, b));
+    }
+
+    /// <summary>
+    /// Pillow 9.4 opens a 16-bit gray PNG as mode "I" and convert('RGB') clips v to 0..255; SkiaSharp only exposes
+    /// the high byte. Pinned residual: pixels with v ≥ 256 are exactly 255 like Pillow; pixels with v &lt; 256 (Pillow: v)
+    /// decode to 0, and nothing else differs. The fixture's first row holds values below 256.
+    /// </summary>
+    [Fact]
+    public void Gray16Png_ResidualIsExactlyTheDarkPixels()
+    {
+        var f = DecodeFixture.Get(Gray16);
+        Assert.Equal("I", f.PillowMode);
+        byte[] pillow = f.PillowRgb();
+        using DecodedImage img = ImageDecoder.Default.DecodeRgb8(f.Encoded(), Gray16);
+        ReadOnlySpan<byte> ours = img.Pixels;
+        int dark = 0;
+        for (int i = 0; i < pillow.Length; i++)
+        {
+            if (pillow[i] == 255) Assert.Equal(255, ours[i]);
+            else
+            {
+                Assert.Equal(0, ours[i]);
+                dark++;
+            }
+        }
+        Assert.Equal(f.Width * 3, dark); // exactly row 0 (values 0..255 written by the fixture script)
+        Residual r = Residual.Of(ours, pillow);
+        Assert.True(r.FractionOfPixelsDiffering <= 1.0 / f.Height + 1e-9, r.ToString());
+    }
+
+    [Theory]
+    [InlineData("png_rgba_37x23.png")]
+    [InlineData("png_la_33x17.png")]
+    [InlineData("png_pa_31x19.png")]
+    [InlineData("webp_lossless_rgba_37x23.webp")]
+    public void AlphaImages_HaveTransparentAndSemiTransparentPixelsWithColour(string file)
+    {
+        // Guards the fixtures: if they lost their alpha variety, the exact-match test above would no longer prove that
+        // decoding is unpremultiplied and alpha is dropped (not composited).
+        var f = DecodeFixture.Get(file);
+        using var codec = SKCodec.Create(new SKMemoryStream(f.Encoded()));
+        using var bmp = new SKBitmap(new SKImageInfo(f.Width, f.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul));
+        Assert.Equal(SKCodecResult.Success, codec.GetPixels(bmp.Info, bmp.GetPixels()));
+        ReadOnlySpan<byte> px = bmp.GetPixelSpan();
+        bool zeroAlphaWithColour = false, semi = false;
+        for (int i = 0; i < px.Length; i += 4)
+        {
+            if (px[i + 3] == 0 && (px[i] | px[i + 1] | px[i + 2]) != 0) zeroAlphaWithColour = true;
+            if (px[i + 3] is > 0 and < 128 && (px[i] | px[i + 1] | px[i + 2]) > px[i + 3]) semi = true;
+        }
+        Assert.True(zeroAlphaWithColour, "no transparent pixel keeps a colour");
+        Assert.True(semi, "no semi-transparent pixel with colour above its alpha");
+    }
+
+    [Fact]
+    public void ExifOrientation_IsNotApplied()
+    {
+        var f = DecodeFixture.Get("jpeg_exif_rotated_37x23.jpg");
+        byte[] encoded = f.Encoded();
+        using (var codec = SKCodec.Create(new SKMemoryStream(encoded)))
+        {
+            Assert.Equal(SKEncodedOrigin.RightTop, codec.EncodedOrigin); // orientation 6 is really in the file
+        }
+        using DecodedImage img = ImageDecoder.Default.DecodeRgb8(encoded, f.File);
+        Assert.Equal((37, 23), (img.Width, img.Height));
+        Assert.True(img.Pixels.SequenceEqual(f.PillowRgb()));
+    }
+
+    [Fact]
+    public void Decoder_IsThreadSafe()
+    {
+        var fixtures = DecodeFixture.All.Where(f => f.File != Gray16).Select(f => (f.File, f.Encoded(), f.PillowRgb())).ToArray();
+        var decoder = new ImageDecoder();
+        int failures = 0;
+        Parallel.For(0, fixtures.Length * 8, new ParallelOptions { MaxDegreeOfParallelism = 8 }, i =>
+        {
+            var (file, enc, expected) = fixtures[i % fixtures.Length];
+            using DecodedImage img = decoder.DecodeRgb8(enc, file);
+            if (!img.Pixels.SequenceEqual(expected)) Interlocked.Increment(ref failures);
+        });
+        Assert.Equal(0, failures);
+    }
+
+    [Fact]
+    public void DecodedImage_DisposeReturnsBufferOnceAndBlocksAccess()
+    {
+        var f = DecodeFixture.Get("png_rgb_37x23.png");
+        DecodedImage img = ImageDecoder.Default.DecodeRgb8(f.Encoded(), f.File);
+        img.Dispose();
+        img.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => img.Pixels.Length);
+    }
+}

@@ -1,0 +1,166 @@
+#!/usr/bin/python3
+"""Writes the decode fixtures under tests/fixtures/decode/ (run with Debian's /usr/bin/python3: Pillow 9.4 + numpy).
+
+For every image `NAME.EXT` it writes `NAME.rgb`: the raw bytes of Pillow's
+`Image.open(path).convert('RGB')` (HWC, row-major), and one line in `manifest.tsv`:
+
+    file  format  width  height  pillow_mode  sha256(rgb)
+
+The images are deterministic (numpy RandomState(1234)); re-running the script gives the same bytes
+for PNG/BMP/GIF/WebP-lossless, and for JPEG as long as the libjpeg version is the same.
+"""
+import hashlib
+import io
+import os
+import struct
+import sys
+import zlib
+
+import numpy as np
+from PIL import Image, __version__ as PIL_VERSION
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+OUT = os.path.join(ROOT, "tests", "fixtures", "decode")
+rng = np.random.RandomState(1234)
+
+
+def pattern(w, h, noise=24):
+    """Smooth gradients plus noise: exercises both DCT smoothing and edges."""
+    y, x = np.mgrid[0:h, 0:w].astype(np.float64)
+    r = 255 * x / max(w - 1, 1)
+    g = 255 * y / max(h - 1, 1)
+    b = 127.5 + 127.5 * np.sin((x + 2 * y) / 5.0)
+    img = np.stack([r, g, b], axis=-1) + rng.normal(0, noise, (h, w, 3))
+    return np.clip(np.rint(img), 0, 255).astype(np.uint8)
+
+
+def alpha_plane(w, h):
+    a = rng.randint(0, 256, (h, w)).astype(np.uint8)
+    a[0, :] = 0          # fully transparent row: premultiplication would zero its RGB
+    a[-1, :] = 255
+    a[:, 0] = 1          # almost transparent: premultiply/unpremultiply round trip would lose RGB
+    return a
+
+
+manifest = []
+
+
+def emit(name, data):
+    path = os.path.join(OUT, name)
+    with open(path, "wb") as f:
+        f.write(data)
+    im = Image.open(path)
+    fmt, mode, size = im.format, im.mode, im.size
+    rgb = im.convert("RGB")
+    raw = rgb.tobytes()
+    assert len(raw) == size[0] * size[1] * 3
+    stem = os.path.splitext(name)[0]
+    with open(os.path.join(OUT, stem + ".rgb"), "wb") as f:
+        f.write(raw)
+    manifest.append((name, fmt, size[0], size[1], mode, hashlib.sha256(raw).hexdigest()))
+
+
+def save(im, fmt, **kw):
+    buf = io.BytesIO()
+    im.save(buf, fmt, **kw)
+    return buf.getvalue()
+
+
+def png_raw(w, h, bitdepth, colortype, rows):
+    """Hand-made PNG (Pillow cannot write every 16-bit mode)."""
+    def chunk(t, d):
+        return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d) & 0xFFFFFFFF)
+    raw = b"".join(b"\x00" + r for r in rows)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, bitdepth, colortype, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b""))
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    for f in os.listdir(OUT):
+        os.remove(os.path.join(OUT, f))
+
+    # ---- PNG ----
+    rgb = pattern(37, 23)
+    emit("png_rgb_37x23.png", save(Image.fromarray(rgb, "RGB"), "PNG"))
+    rgba = np.dstack([pattern(37, 23), alpha_plane(37, 23)])
+    emit("png_rgba_37x23.png", save(Image.fromarray(rgba, "RGBA"), "PNG"))
+    gray = pattern(33, 17)[:, :, 0]
+    emit("png_l_33x17.png", save(Image.fromarray(gray, "L"), "PNG"))
+    la = np.dstack([gray, alpha_plane(33, 17)])
+    emit("png_la_33x17.png", save(Image.fromarray(la, "LA"), "PNG"))
+    pal = Image.fromarray(pattern(31, 19), "RGB").quantize(colors=50)
+    emit("png_p_31x19.png", save(pal, "PNG"))
+    palt = pal.copy()
+    trns = bytes([0, 1, 128, 255] + list(rng.randint(0, 256, 46).astype(np.uint8)))
+    palt.info["transparency"] = trns
+    emit("png_pa_31x19.png", save(palt, "PNG", transparency=trns))
+    p4 = Image.fromarray(pattern(13, 9), "RGB").quantize(colors=16)
+    emit("png_p4bit_13x9.png", save(p4, "PNG", bits=4))
+    emit("png_1bit_21x5.png", save(Image.fromarray(gray[:5, :21] > 128).convert("1"), "PNG"))
+    emit("png_l_trns_17x11.png", save(Image.fromarray(gray[:11, :17], "L"), "PNG", transparency=int(gray[0, 0])))
+    emit("png_rgb_interlaced_37x23.png", _interlaced(rgb))
+    # 16-bit: hand-made so every sample has a non-trivial low byte.
+    v16 = rng.randint(0, 65536, (9, 11, 4)).astype(">u2")
+    emit("png_rgb16_11x9.png", png_raw(11, 9, 16, 2, [v16[y, :, :3].tobytes() for y in range(9)]))
+    emit("png_rgba16_11x9.png", png_raw(11, 9, 16, 6, [v16[y].tobytes() for y in range(9)]))
+    g16 = v16[:, :, 0].copy()
+    g16[0, :] = rng.randint(0, 256, 11)  # some values below 256 (Pillow keeps them, clips the others)
+    emit("png_l16_11x9.png", png_raw(11, 9, 16, 0, [g16[y].tobytes() for y in range(9)]))
+    emit("png_la16_11x9.png", png_raw(11, 9, 16, 4, [v16[y, :, :2].tobytes() for y in range(9)]))
+    emit("png_rgb_513x7.png", save(Image.fromarray(pattern(513, 7), "RGB"), "PNG"))
+    emit("png_rgb_1x1.png", save(Image.fromarray(pattern(1, 1), "RGB"), "PNG"))
+
+    # ---- JPEG ----
+    for (w, h) in [(37, 23), (513, 7), (64, 48)]:
+        im = Image.fromarray(pattern(w, h), "RGB")
+        emit(f"jpeg_420_{w}x{h}.jpg", save(im, "JPEG", quality=90, subsampling=2))
+    im = Image.fromarray(pattern(37, 23), "RGB")
+    emit("jpeg_444_37x23.jpg", save(im, "JPEG", quality=90, subsampling=0))
+    emit("jpeg_422_37x23.jpg", save(im, "JPEG", quality=90, subsampling=1))
+    emit("jpeg_progressive_37x23.jpg", save(im, "JPEG", quality=85, progressive=True))
+    emit("jpeg_gray_37x23.jpg", save(im.convert("L"), "JPEG", quality=90))
+    emit("jpeg_cmyk_37x23.jpg", save(im.convert("CMYK"), "JPEG", quality=90))
+    emit("jpeg_exif_rotated_37x23.jpg", save(im, "JPEG", quality=90, exif=_exif_orientation(6)))
+    emit("jpeg_optimized_64x48.jpg", save(Image.fromarray(pattern(64, 48), "RGB"), "JPEG", quality=75, optimize=True))
+
+    # ---- WebP / BMP / GIF ----
+    emit("webp_lossless_37x23.webp", save(Image.fromarray(rgb, "RGB"), "WEBP", lossless=True))
+    emit("webp_lossless_rgba_37x23.webp", save(Image.fromarray(rgba, "RGBA"), "WEBP", lossless=True, exact=True))
+    emit("webp_lossy_37x23.webp", save(Image.fromarray(rgb, "RGB"), "WEBP", quality=80))
+    emit("bmp_rgb_37x23.bmp", save(Image.fromarray(rgb, "RGB"), "BMP"))
+    emit("bmp_p_31x19.bmp", save(pal, "BMP"))
+    emit("gif_p_31x19.gif", save(pal, "GIF"))
+    emit("gif_trns_31x19.gif", save(pal, "GIF", transparency=3))
+
+    with open(os.path.join(OUT, "manifest.tsv"), "w") as f:
+        f.write(f"# Pillow {PIL_VERSION}; file\tformat\twidth\theight\tpillow_mode\tsha256_rgb\n")
+        for row in manifest:
+            f.write("\t".join(str(c) for c in row) + "\n")
+    print(f"wrote {len(manifest)} fixtures to {OUT}", file=sys.stderr)
+
+
+def _interlaced(rgb):
+    """Adam7 PNG built by hand (Pillow 9.4 cannot write interlaced PNG)."""
+    h, w, _ = rgb.shape
+    passes = [(0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2)]
+    raw = b""
+    for (x0, y0, dx, dy) in passes:
+        sub = rgb[y0::dy, x0::dx]
+        if sub.size == 0:
+            continue
+        raw += b"".join(b"\x00" + sub[y].tobytes() for y in range(sub.shape[0]))
+
+    def chunk(t, d):
+        return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d) & 0xFFFFFFFF)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 1))
+            + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b""))
+
+
+def _exif_orientation(o):
+    # Minimal little-endian TIFF with one IFD entry: Orientation (0x0112), SHORT, count 1.
+    return b"Exif\x00\x00" + b"II*\x00\x08\x00\x00\x00" + b"\x01\x00" + struct.pack("<HHIHH", 0x0112, 3, 1, o, 0) + b"\x00\x00\x00\x00"
+
+
+if __name__ == "__main__":
+    main()
