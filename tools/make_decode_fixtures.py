@@ -45,7 +45,7 @@ def alpha_plane(w, h):
 manifest = []
 
 
-def emit(name, data):
+def emit(name, data, store_rgb=True):
     path = os.path.join(OUT, name)
     with open(path, "wb") as f:
         f.write(data)
@@ -55,9 +55,11 @@ def emit(name, data):
     raw = rgb.tobytes()
     assert len(raw) == size[0] * size[1] * 3
     stem = os.path.splitext(name)[0]
-    with open(os.path.join(OUT, stem + ".rgb"), "wb") as f:
-        f.write(raw)
-    manifest.append((name, fmt, size[0], size[1], mode, hashlib.sha256(raw).hexdigest()))
+    if store_rgb:
+        with open(os.path.join(OUT, stem + ".rgb"), "wb") as f:
+            f.write(raw)
+    manifest.append((name, fmt, size[0], size[1], mode, hashlib.sha256(raw).hexdigest(),
+                     "rgb" if store_rgb else "sha-only"))
 
 
 def save(im, fmt, **kw):
@@ -108,6 +110,12 @@ def main():
     g16[0, :] = rng.randint(0, 256, 11)  # some values below 256 (Pillow keeps them, clips the others)
     emit("png_l16_11x9.png", png_raw(11, 9, 16, 0, [g16[y].tobytes() for y in range(9)]))
     emit("png_la16_11x9.png", png_raw(11, 9, 16, 4, [v16[y, :, :2].tobytes() for y in range(9)]))
+    emit("png_l16_interlaced_11x9.png", _interlaced(g16.reshape(9, 11, 1).astype(">u2").view(np.uint8).reshape(9, 11, 2),
+                                                     bitdepth=16, colortype=0))
+    emit("png_gama_chrm_37x23.png", _with_chunks(save(Image.fromarray(rgb, "RGB"), "PNG"),
+                                                 [(b"gAMA", struct.pack(">I", 100000)),
+                                                  (b"cHRM", struct.pack(">8I", 31270, 32900, 70000, 20000,
+                                                                        20000, 70000, 10000, 5000))]))
     emit("png_rgb_513x7.png", save(Image.fromarray(pattern(513, 7), "RGB"), "PNG"))
     emit("png_rgb_1x1.png", save(Image.fromarray(pattern(1, 1), "RGB"), "PNG"))
 
@@ -121,6 +129,13 @@ def main():
     emit("jpeg_progressive_37x23.jpg", save(im, "JPEG", quality=85, progressive=True))
     emit("jpeg_gray_37x23.jpg", save(im.convert("L"), "JPEG", quality=90))
     emit("jpeg_cmyk_37x23.jpg", save(im.convert("CMYK"), "JPEG", quality=90))
+    emit("jpeg_icc_linear_37x23.jpg", save(im, "JPEG", quality=90, icc_profile=_icc_gamma1()))
+    # Larger JPEGs, checked by SHA-256 only (the raw RGB would be too big to commit).
+    big = Image.fromarray(pattern(640, 480, noise=3), "RGB")
+    emit("jpeg_420_q90_640x480.jpg", save(big, "JPEG", quality=90), store_rgb=False)
+    emit("jpeg_444_q95_320x240.jpg", save(big.resize((320, 240)), "JPEG", quality=95, subsampling=0), store_rgb=False)
+    emit("jpeg_420_q30_progressive_641x479.jpg", save(big.resize((641, 479)), "JPEG", quality=30, progressive=True),
+         store_rgb=False)
     emit("jpeg_exif_rotated_37x23.jpg", save(im, "JPEG", quality=90, exif=_exif_orientation(6)))
     emit("jpeg_optimized_64x48.jpg", save(Image.fromarray(pattern(64, 48), "RGB"), "JPEG", quality=75, optimize=True))
 
@@ -134,14 +149,52 @@ def main():
     emit("gif_trns_31x19.gif", save(pal, "GIF", transparency=3))
 
     with open(os.path.join(OUT, "manifest.tsv"), "w") as f:
-        f.write(f"# Pillow {PIL_VERSION}; file\tformat\twidth\theight\tpillow_mode\tsha256_rgb\n")
+        f.write(f"# Pillow {PIL_VERSION}; file\tformat\twidth\theight\tpillow_mode\tsha256_rgb\texpected\n")
         for row in manifest:
             f.write("\t".join(str(c) for c in row) + "\n")
     print(f"wrote {len(manifest)} fixtures to {OUT}", file=sys.stderr)
 
 
-def _interlaced(rgb):
-    """Adam7 PNG built by hand (Pillow 9.4 cannot write interlaced PNG)."""
+def _with_chunks(png, chunks):
+    """Inserts ancillary chunks right after IHDR."""
+    def chunk(t, d):
+        return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d) & 0xFFFFFFFF)
+    return png[:33] + b"".join(chunk(t, d) for t, d in chunks) + png[33:]
+
+
+def _icc_gamma1():
+    """Minimal ICC v2 RGB matrix/TRC profile with linear (gamma 1.0) curves and wide primaries: a colour-managed
+    decoder would change the pixels; Pillow's convert('RGB') ignores it."""
+    def s15(v):
+        return struct.pack(">i", int(round(v * 65536)))
+
+    def xyz(x, y, z):
+        return b"XYZ \0\0\0\0" + s15(x) + s15(y) + s15(z)
+    curv = b"curv\0\0\0\0" + struct.pack(">IH", 1, 0x0100) + b"\0\0"
+    desc_text = b"linear\0"
+    desc = b"desc\0\0\0\0" + struct.pack(">I", len(desc_text)) + desc_text + b"\0" * 12 + b"\0" * 67
+    tags = [(b"desc", desc), (b"wtpt", xyz(0.9642, 1.0, 0.8249)), (b"rXYZ", xyz(0.7977, 0.2880, 0.0)),
+            (b"gXYZ", xyz(0.1352, 0.7119, 0.0)), (b"bXYZ", xyz(0.0313, 0.0001, 0.8249)),
+            (b"rTRC", curv), (b"gTRC", curv), (b"bTRC", curv), (b"cprt", b"text\0\0\0\0none\0\0\0\0")]
+    table = struct.pack(">I", len(tags))
+    offset = 128 + 4 + 12 * len(tags)
+    body = b""
+    for sig, data in tags:
+        while len(data) % 4:
+            data += b"\0"
+        table += sig + struct.pack(">II", offset + len(body), len(data))
+        body += data
+    size = 128 + len(table) + len(body)
+    header = (struct.pack(">I", size) + b"lcms" + struct.pack(">I", 0x02100000) + b"mntrRGB XYZ "
+              + struct.pack(">6H", 2024, 1, 1, 0, 0, 0) + b"acsp" + b"APPL" + b"\0" * 4 + b"\0" * 8 + b"\0" * 8
+              + struct.pack(">I", 0) + s15(0.9642) + s15(1.0) + s15(0.8249) + b"lcms")
+    header += b"\0" * (128 - len(header))
+    return header + table + body
+
+
+def _interlaced(pixels, bitdepth=8, colortype=2):
+    """Adam7 PNG built by hand (Pillow 9.4 cannot write interlaced PNG). pixels: HxWxB uint8 (B bytes per pixel)."""
+    rgb = pixels
     h, w, _ = rgb.shape
     passes = [(0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2)]
     raw = b""
@@ -153,7 +206,7 @@ def _interlaced(rgb):
 
     def chunk(t, d):
         return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d) & 0xFFFFFFFF)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 1))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, bitdepth, colortype, 0, 0, 1))
             + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b""))
 
 

@@ -64,7 +64,7 @@ public sealed class ImageDecoder
         byte[] buffer = ArrayPool<byte>.Shared.Rent((int)header.Rgb8ByteCount);
         try
         {
-            SkiaRgb8Decoder.Decode(data, header, buffer, name);
+            DecodeCore(data, header, buffer, name);
         }
         catch
         {
@@ -94,8 +94,20 @@ public sealed class ImageDecoder
                 $"{header.Width}x{header.Height} needs {header.Rgb8ByteCount} bytes, the destination has {destination.Length}");
         }
         CheckComplete(data, header, name);
-        SkiaRgb8Decoder.Decode(data, header, destination, name);
+        DecodeCore(data, header, destination, name);
         return header;
+    }
+
+    private static void DecodeCore(ReadOnlySpan<byte> data, in ImageHeader header, Span<byte> destination, string name)
+    {
+        if (header.Format == ImageFormat.Png && header.BitsPerSample == 16 && header.Components == 1)
+        {
+            PngGray16Decoder.Decode(data, header, destination, name); // Pillow mode "I": see PngGray16Decoder
+        }
+        else
+        {
+            SkiaRgb8Decoder.Decode(data, header, destination, name);
+        }
     }
 
     private static void CheckComplete(ReadOnlySpan<byte> data, in ImageHeader header, string name)

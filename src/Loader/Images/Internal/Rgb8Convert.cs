@@ -46,21 +46,4 @@ internal static class Rgb8Convert
             dst[x * 3 + 2] = g;
         }
     }
-
-    /// <summary>
-    /// 16-bit gray PNG, decoded by SkiaSharp to its high byte, → RGB8 as close to Pillow 9.4 as the high byte allows:
-    /// Pillow opens it in mode "I" and <c>convert('RGB')</c> clips v to 0..255 (i2rgb, no scaling), so a non-zero high
-    /// byte (v ≥ 256) is exactly 255; a zero high byte (v &lt; 256) gives 0 where Pillow gives v.
-    /// </summary>
-    public static void Gray16HighByteClipToRgb(ReadOnlySpan<byte> src, Span<byte> dst, int pixels)
-    {
-        if (src.Length < pixels || dst.Length < pixels * 3) throw new ArgumentException("row buffers too small");
-        for (int x = 0; x < pixels; x++)
-        {
-            byte g = src[x] == 0 ? (byte)0 : (byte)255;
-            dst[x * 3] = g;
-            dst[x * 3 + 1] = g;
-            dst[x * 3 + 2] = g;
-        }
-    }
 }

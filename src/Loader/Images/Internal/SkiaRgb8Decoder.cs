@@ -21,7 +21,6 @@ internal static unsafe class SkiaRgb8Decoder
     {
         Rgba8,
         Gray8,
-        Gray16Clip,
     }
 
     public static void Decode(ReadOnlySpan<byte> data, in ImageHeader header, Span<byte> destination, string name)
@@ -41,7 +40,7 @@ internal static unsafe class SkiaRgb8Decoder
                     $"{header.Format} header says {w}x{h} but the codec reads {ci.Width}x{ci.Height}");
             }
 
-            Layout layout = ChooseLayout(header, ci);
+            Layout layout = ChooseLayout(ci);
             SKColorType ct = layout switch
             {
                 Layout.Rgba8 => SKColorType.Rgba8888,
@@ -70,18 +69,13 @@ internal static unsafe class SkiaRgb8Decoder
         }
     }
 
-    private static Layout ChooseLayout(in ImageHeader header, SKImageInfo codecInfo)
-    {
-        if (header.Format == ImageFormat.Png && header.BitsPerSample == 16 && header.Components == 1)
-        {
-            // 16-bit gray is Pillow mode "I": convert('RGB') clips the raw value to 0..255. SkiaSharp strips 16-bit
-            // gray to its high byte before any output format (even RgbaF16), so v >= 256 (high byte > 0) gives
-            // Pillow's 255 exactly, and v < 256 is unknown (decoded as 0; Pillow gives v). 16-bit RGB/RGBA/LA are
-            // stripped to the high byte too, which is exactly what Pillow's ";16B" unpackers do.
-            return Layout.Gray16Clip;
-        }
-        return codecInfo.ColorType == SKColorType.Gray8 ? Layout.Gray8 : Layout.Rgba8;
-    }
+    /// <summary>
+    /// Gray8 for gray sources (JPEG grayscale, PNG L / 1-bit), RGBA8 unpremultiplied for everything else. 16-bit
+    /// RGB/RGBA/LA PNG: SkiaSharp strips each sample to its high byte, exactly what Pillow's ";16B" unpackers do
+    /// (16-bit gray goes to PngGray16Decoder instead).
+    /// </summary>
+    private static Layout ChooseLayout(SKImageInfo codecInfo) =>
+        codecInfo.ColorType == SKColorType.Gray8 ? Layout.Gray8 : Layout.Rgba8;
 
     private static void DecodeScanlines(SKCodec codec, Layout layout, int w, int h, int rowBytes,
         Span<byte> destination, string name, ImageFormat format)
@@ -168,8 +162,7 @@ internal static unsafe class SkiaRgb8Decoder
         switch (layout)
         {
             case Layout.Rgba8: Rgb8Convert.RgbaToRgb(src, dst, w); break;
-            case Layout.Gray8: Rgb8Convert.GrayToRgb(src, dst, w); break;
-            default: Rgb8Convert.Gray16HighByteClipToRgb(src, dst, w); break;
+            default: Rgb8Convert.GrayToRgb(src, dst, w); break;
         }
     }
 
