@@ -147,12 +147,54 @@ def main():
     emit("bmp_p_31x19.bmp", save(pal, "BMP"))
     emit("gif_p_31x19.gif", save(pal, "GIF"))
     emit("gif_trns_31x19.gif", save(pal, "GIF", transparency=3))
+    # First frame smaller than the logical screen: Pillow fills the uncovered canvas with the transparency index
+    # (or index 0 without one) and looks it up in the palette; SkiaSharp leaves it transparent black.
+    idx = np.asarray(pal)[:9, :13]
+    palette = bytes(pal.getpalette()[:3 * 64])
+    emit("gif_offset_trns_31x19.gif", _gif(31, 19, palette, (5, 4), idx, transparency=7))
+    emit("gif_offset_notrns_31x19.gif", _gif(31, 19, palette, (5, 4), idx, transparency=None))
 
     with open(os.path.join(OUT, "manifest.tsv"), "w") as f:
         f.write(f"# Pillow {PIL_VERSION}; file\tformat\twidth\theight\tpillow_mode\tsha256_rgb\texpected\n")
         for row in manifest:
             f.write("\t".join(str(c) for c in row) + "\n")
     print(f"wrote {len(manifest)} fixtures to {OUT}", file=sys.stderr)
+
+
+def _gif(w, h, palette, offset, idx, transparency):
+    """Hand-made GIF89a: global colour table, optional GCE transparency, one image at `offset`, LZW with 8-bit literals
+    (a clear code every 250 codes keeps the code size at 9 bits)."""
+    entries = len(palette) // 3
+    bits = max(1, (entries - 1).bit_length())
+    table = palette + b"\0" * (3 * (1 << bits) - len(palette))
+    out = b"GIF89a" + struct.pack("<HHBBB", w, h, 0x80 | (bits - 1), 0, 0) + table
+    if transparency is not None:
+        out += b"\x21\xf9\x04" + bytes([1, 0, 0, transparency, 0])
+    ih, iw = idx.shape
+    out += b"\x2c" + struct.pack("<HHHHB", offset[0], offset[1], iw, ih, 0)
+    clear, eoi = 256, 257
+    codes = []
+    for k, v in enumerate(idx.flatten()):
+        if k % 250 == 0:
+            codes.append(clear)
+        codes.append(int(v))
+    codes.append(eoi)
+    acc = nbits = 0
+    data = bytearray()
+    for c in codes:
+        acc |= c << nbits
+        nbits += 9
+        while nbits >= 8:
+            data.append(acc & 0xFF)
+            acc >>= 8
+            nbits -= 8
+    if nbits:
+        data.append(acc & 0xFF)
+    out += b"\x08"
+    for i in range(0, len(data), 255):
+        block = bytes(data[i:i + 255])
+        out += bytes([len(block)]) + block
+    return out + b"\x00\x3b"
 
 
 def _with_chunks(png, chunks):

@@ -70,7 +70,7 @@ internal static class PngGray16Decoder
                 DecodePass(zs, w, h, destination, w, 0, 0, 1, 1, name);
             }
         }
-        catch (InvalidDataException e)
+        catch (Exception e) when (e is InvalidDataException or IOException) // bad zlib data (ZLibException is an IOException)
         {
             throw new ImageDecodeException(name, ImageDecodeFailure.Corrupt, "PNG zlib data is invalid", e);
         }
