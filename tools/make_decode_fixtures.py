@@ -129,6 +129,7 @@ def main():
     emit("jpeg_progressive_37x23.jpg", save(im, "JPEG", quality=85, progressive=True))
     emit("jpeg_gray_37x23.jpg", save(im.convert("L"), "JPEG", quality=90))
     emit("jpeg_cmyk_37x23.jpg", save(im.convert("CMYK"), "JPEG", quality=90))
+    emit("jpeg_cmyk_no_adobe_37x23.jpg", _strip_app14(save(im.convert("CMYK"), "JPEG", quality=90)))
     emit("jpeg_icc_linear_37x23.jpg", save(im, "JPEG", quality=90, icc_profile=_icc_gamma1()))
     # Larger JPEGs, checked by SHA-256 only (the raw RGB would be too big to commit).
     big = Image.fromarray(pattern(640, 480, noise=3), "RGB")
@@ -145,6 +146,9 @@ def main():
     emit("webp_lossy_37x23.webp", save(Image.fromarray(rgb, "RGB"), "WEBP", quality=80))
     emit("bmp_rgb_37x23.bmp", save(Image.fromarray(rgb, "RGB"), "BMP"))
     emit("bmp_p_31x19.bmp", save(pal, "BMP"))
+    emit("bmp_rgb555_13x9.bmp", _bmp16(rng.randint(0, 1 << 15, (9, 13)).astype("<u2")))
+    emit("bmp_rgb565_13x9.bmp", _bmp16(rng.randint(0, 1 << 16, (9, 13)).astype("<u2"), (0xF800, 0x07E0, 0x001F)))
+    emit("bmp_rgba32_13x9.bmp", _bmp32(np.dstack([pattern(13, 9), alpha_plane(13, 9)])))
     emit("gif_p_31x19.gif", save(pal, "GIF"))
     emit("gif_trns_31x19.gif", save(pal, "GIF", transparency=3))
     # First frame smaller than the logical screen: Pillow fills the uncovered canvas with the transparency index
@@ -159,6 +163,35 @@ def main():
         for row in manifest:
             f.write("\t".join(str(c) for c in row) + "\n")
     print(f"wrote {len(manifest)} fixtures to {OUT}", file=sys.stderr)
+
+
+def _bmp16(px, masks=None):
+    """16-bit bottom-up BMP: BI_RGB (5-5-5), or BI_BITFIELDS with the given (r, g, b) masks after the header."""
+    h, w = px.shape
+    stride = (w * 2 + 3) // 4 * 4
+    rows = b"".join(px[y].tobytes().ljust(stride, b"\0") for y in range(h - 1, -1, -1))
+    info = struct.pack("<IiiHHIIiiII", 40, w, h, 1, 16, 0 if masks is None else 3, len(rows), 2835, 2835, 0, 0)
+    if masks is not None:
+        info += struct.pack("<III", *masks)
+    return b"BM" + struct.pack("<IHHI", 14 + len(info) + len(rows), 0, 0, 14 + len(info)) + info + rows
+
+
+def _bmp32(rgba):
+    """32-bit BI_BITFIELDS BMP (BITMAPV4HEADER with an alpha mask): Pillow reads it as RGBA."""
+    h, w, _ = rgba.shape
+    bgra = rgba[:, :, [2, 1, 0, 3]]
+    rows = b"".join(bgra[y].tobytes() for y in range(h - 1, -1, -1))
+    info = struct.pack("<IiiHHIIiiII", 108, w, h, 1, 32, 3, len(rows), 2835, 2835, 0, 0)
+    info += struct.pack("<IIII", 0x00FF0000, 0x0000FF00, 0x000000FF, 0xFF000000) + b"sRGB" + b"\0" * 48
+    return b"BM" + struct.pack("<IHHI", 14 + len(info) + len(rows), 0, 0, 14 + len(info)) + info + rows
+
+
+def _strip_app14(jpeg):
+    """Removes the Adobe APP14 segment (Pillow then reads CMYK as not inverted)."""
+    i = jpeg.find(b"\xff\xee")
+    assert i > 0
+    n = struct.unpack(">H", jpeg[i + 2:i + 4])[0]
+    return jpeg[:i] + jpeg[i + 2 + n:]
 
 
 def _gif(w, h, palette, offset, idx, transparency):

@@ -66,6 +66,9 @@ internal static unsafe class SkiaRgb8Decoder
             {
                 DecodeFullFrame(codec, info, layout, w, h, rowBytes, destination, name, header.Format, fill);
             }
+
+            int greenBits = Bmp16.GreenBits(data, header);
+            if (greenBits != 0) Bmp16.ToPillow(destination[..(w * h * 3)], greenBits);
         }
     }
 
