@@ -144,6 +144,8 @@ def main():
     emit("webp_lossless_37x23.webp", save(Image.fromarray(rgb, "RGB"), "WEBP", lossless=True))
     emit("webp_lossless_rgba_37x23.webp", save(Image.fromarray(rgba, "RGBA"), "WEBP", lossless=True, exact=True))
     emit("webp_lossy_37x23.webp", save(Image.fromarray(rgb, "RGB"), "WEBP", quality=80))
+    emit("webp_lossy_rgba_37x23.webp", save(Image.fromarray(rgba, "RGBA"), "WEBP", quality=80, exact=True))
+    emit("webp_lossy_513x7.webp", save(Image.fromarray(pattern(513, 7), "RGB"), "WEBP", quality=60))
     emit("bmp_rgb_37x23.bmp", save(Image.fromarray(rgb, "RGB"), "BMP"))
     emit("bmp_p_31x19.bmp", save(pal, "BMP"))
     emit("bmp_rgb555_13x9.bmp", _bmp16(rng.randint(0, 1 << 15, (9, 13)).astype("<u2")))

@@ -125,8 +125,10 @@ public class DecodeErrorTests
     {
         byte[] original = DecodeFixture.Get(file).Encoded();
         var rng = new Random(file.GetHashCode(StringComparison.Ordinal) ^ 12345);
+        // NANOVLM_FUZZ_ITERATIONS raises the count for a longer local run (default 150 per fixture).
+        int iterations = int.TryParse(Environment.GetEnvironmentVariable("NANOVLM_FUZZ_ITERATIONS"), out int n) ? n : 150;
         int ok = 0, failed = 0;
-        for (int iter = 0; iter < 150; iter++)
+        for (int iter = 0; iter < iterations; iter++)
         {
             byte[] data = Mutate(original, rng);
             try
@@ -143,7 +145,7 @@ public class DecodeErrorTests
                 failed++;
             }
         }
-        Assert.Equal(150, ok + failed);
+        Assert.Equal(iterations, ok + failed);
         Assert.True(failed > 0, "no mutation was rejected: the fuzzer is not mutating");
     }
 
