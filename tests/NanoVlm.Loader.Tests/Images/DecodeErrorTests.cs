@@ -1,0 +1,179 @@
+using System.Buffers.Binary;
+using NanoVlm.Loader.Images;
+
+namespace NanoVlm.Loader.Tests.Images;
+
+public class DecodeErrorTests
+{
+    private const string Name = "shard-00001.parquet row 17 image 0";
+
+    public static TheoryData<string> AllFiles => DecodeFixture.Files(_ => true);
+
+    private static ImageDecodeException Fails(byte[] data, ImageDecoder? decoder = null)
+    {
+        decoder ??= ImageDecoder.Default;
+        var e = Assert.Throws<ImageDecodeException>(() => decoder.DecodeRgb8(data, Name).Dispose());
+        Assert.Contains(Name, e.Message);
+        Assert.Contains(e.Reason.ToString(), e.Message);
+        var e2 = Assert.Throws<ImageDecodeException>(() => decoder.DecodeRgb8(data, new byte[1 << 21], Name));
+        Assert.Equal(e.Reason, e2.Reason);
+        return e;
+    }
+
+    [Fact]
+    public void Empty_And_Unknown()
+    {
+        Assert.Equal(ImageDecodeFailure.Empty, Fails([]).Reason);
+        Assert.Equal(ImageDecodeFailure.UnknownFormat, Fails("<html>not an image</html>"u8.ToArray()).Reason);
+        Assert.Equal(ImageDecodeFailure.UnknownFormat, Fails(new byte[100]).Reason);
+    }
+
+    [Fact]
+    public void MaxPixels_IsEnforcedFromTheHeader()
+    {
+        byte[] png = DecodeFixture.Get("png_rgb_37x23.png").Encoded();
+        var strict = new ImageDecoder(new ImageDecoderOptions { MaxPixels = 37 * 23 - 1 });
+        var e = Fails(png, strict);
+        Assert.Equal(ImageDecodeFailure.TooLarge, e.Reason);
+        Assert.Contains("851", e.Message);
+        using DecodedImage ok = new ImageDecoder(new ImageDecoderOptions { MaxPixels = 37 * 23 }).DecodeRgb8(png, Name);
+        Assert.Equal(37, ok.Width);
+        Assert.Throws<ArgumentOutOfRangeException>(() => new ImageDecoder(new ImageDecoderOptions { MaxPixels = 0 }));
+        Assert.Equal(89_478_485, ImageDecoder.Default.Options.MaxPixels);
+    }
+
+    [Fact]
+    public void DecompressionBomb_HeaderAlone_IsTooLarge()
+    {
+        // A 30000x30000 PNG header (900 M pixels) followed by nothing: rejected before any allocation or decode.
+        byte[] png = DecodeFixture.Get("png_rgb_37x23.png").Encoded();
+        BinaryPrimitives.WriteUInt32BigEndian(png.AsSpan(16), 30000);
+        BinaryPrimitives.WriteUInt32BigEndian(png.AsSpan(20), 30000);
+        Assert.Equal(ImageDecodeFailure.TooLarge, Fails(png).Reason);
+        // Above the limit by one pixel.
+        BinaryPrimitives.WriteUInt32BigEndian(png.AsSpan(16), 89_478_486);
+        BinaryPrimitives.WriteUInt32BigEndian(png.AsSpan(20), 1);
+        Assert.Equal(ImageDecodeFailure.TooLarge, Fails(png).Reason);
+    }
+
+    [Fact]
+    public void DestinationTooSmall()
+    {
+        byte[] png = DecodeFixture.Get("png_rgb_37x23.png").Encoded();
+        var e = Assert.Throws<ImageDecodeException>(() => ImageDecoder.Default.DecodeRgb8(png, new byte[37 * 23 * 3 - 1], Name));
+        Assert.Equal(ImageDecodeFailure.DestinationTooSmall, e.Reason);
+    }
+
+    /// <summary>Fixtures large enough that cutting at 50..90% removes pixel rows (in tiny PNGs the cut may only hit the
+    /// zlib checksum or IEND, which Pillow accepts too).</summary>
+    public static TheoryData<string> LargerFiles => DecodeFixture.Files(f => new FileInfo(NanoVlm.Testing.Fixtures.Path("decode", f.File)).Length >= 500);
+
+    [Theory]
+    [MemberData(nameof(LargerFiles))]
+    public void TruncatedPixelData_IsTruncatedNotGarbage(string file)
+    {
+        byte[] enc = DecodeFixture.Get(file).Encoded();
+        ImageHeader h = ImageProbe.Probe(enc, file);
+        foreach (double frac in new[] { 0.5, 0.75, 0.9 })
+        {
+            int n = (int)(enc.Length * frac);
+            if (h.Format == ImageFormat.Bmp && n < 54) continue;
+            var e = Fails(enc[..n]);
+            Assert.Equal(ImageDecodeFailure.Truncated, e.Reason);
+        }
+    }
+
+    [Theory]
+    [InlineData("jpeg_420_37x23.jpg")]
+    [InlineData("jpeg_progressive_37x23.jpg")]
+    public void Jpeg_WithoutEoi_IsTruncated_LikePillow(string file)
+    {
+        // Pillow 9.4: "image file is truncated" when the last 1 or 2 bytes (the EOI marker) are missing.
+        byte[] enc = DecodeFixture.Get(file).Encoded();
+        Assert.Equal(ImageDecodeFailure.Truncated, Fails(enc[..^2]).Reason);
+        Assert.Equal(ImageDecodeFailure.Truncated, Fails(enc[..^1]).Reason);
+        // Trailing garbage after EOI is fine (Pillow stops at EOI).
+        using DecodedImage img = ImageDecoder.Default.DecodeRgb8([.. enc, 1, 2, 3, 0xFF], file);
+        Assert.Equal(ImageDecoder.Default.DecodeRgb8(enc, file).Pixels.ToArray(), img.Pixels.ToArray());
+    }
+
+    [Fact]
+    public void Png_MissingIend_IsAccepted_LikePillow()
+    {
+        var f = DecodeFixture.Get("png_rgb_37x23.png");
+        using DecodedImage img = ImageDecoder.Default.DecodeRgb8(f.Encoded()[..^12], f.File);
+        Assert.True(img.Pixels.SequenceEqual(f.PillowRgb()));
+    }
+
+    [Fact]
+    public void BadCompressedData_IsCorruptOrTruncated()
+    {
+        byte[] png = DecodeFixture.Get("png_rgb_513x7.png").Encoded();
+        int idat = png.AsSpan().IndexOf("IDAT"u8);
+        png.AsSpan(idat + 6, 64).Fill(0xFF); // garbage inside the zlib stream
+        var e = Fails(png);
+        Assert.True(e.Reason is ImageDecodeFailure.Corrupt or ImageDecodeFailure.Truncated, e.Message);
+    }
+
+    /// <summary>
+    /// Random byte flips, byte runs, truncations and insertions of every fixture: each input either decodes (to the size
+    /// its header promises) or throws ImageDecodeException — never another exception type, never a crash.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(AllFiles))]
+    public void Fuzz_MutatedInputs_DecodeOrThrowImageDecodeException(string file)
+    {
+        byte[] original = DecodeFixture.Get(file).Encoded();
+        var rng = new Random(file.GetHashCode(StringComparison.Ordinal) ^ 12345);
+        // NANOVLM_FUZZ_ITERATIONS raises the count for a longer local run (default 150 per fixture).
+        int iterations = int.TryParse(Environment.GetEnvironmentVariable("NANOVLM_FUZZ_ITERATIONS"), out int n) ? n : 150;
+        int ok = 0, failed = 0;
+        for (int iter = 0; iter < iterations; iter++)
+        {
+            byte[] data = Mutate(original, rng);
+            try
+            {
+                using DecodedImage img = ImageDecoder.Default.DecodeRgb8(data, "fuzz");
+                ImageHeader h = ImageProbe.Probe(data, "fuzz");
+                Assert.Equal(h.Rgb8ByteCount, img.Length);
+                ok++;
+            }
+            catch (ImageDecodeException e)
+            {
+                Assert.Equal("fuzz", e.InputName);
+                Assert.True(Enum.IsDefined(e.Reason));
+                failed++;
+            }
+        }
+        Assert.Equal(iterations, ok + failed);
+        Assert.True(failed > 0, "no mutation was rejected: the fuzzer is not mutating");
+    }
+
+    private static byte[] Mutate(byte[] src, Random rng)
+    {
+        byte[] d = (byte[])src.Clone();
+        switch (rng.Next(5))
+        {
+            case 0: // a few random byte flips anywhere
+                for (int k = rng.Next(1, 6); k > 0; k--) d[rng.Next(d.Length)] ^= (byte)rng.Next(1, 256);
+                return d;
+            case 1: // flips in the header region
+                for (int k = rng.Next(1, 3); k > 0; k--) d[rng.Next(Math.Min(d.Length, 64))] = (byte)rng.Next(256);
+                return d;
+            case 2: // truncation
+                return d[..rng.Next(d.Length)];
+            case 3: // a run of random bytes
+            {
+                int at = rng.Next(d.Length), len = Math.Min(rng.Next(1, 40), d.Length - at);
+                rng.NextBytes(d.AsSpan(at, len));
+                return d;
+            }
+            default: // truncation plus a flip
+            {
+                byte[] t = d[..rng.Next(1, d.Length)];
+                t[rng.Next(t.Length)] ^= 0x55;
+                return t;
+            }
+        }
+    }
+}

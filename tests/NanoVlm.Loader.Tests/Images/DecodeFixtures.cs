@@ -1,0 +1,60 @@
+using System.Globalization;
+using NanoVlm.Testing;
+
+namespace NanoVlm.Loader.Tests.Images;
+
+/// <summary>One row of tests/fixtures/decode/manifest.tsv (written by tools/make_decode_fixtures.py with Pillow 9.4).</summary>
+public sealed record DecodeFixture(string File, string Format, int Width, int Height, string PillowMode, string Sha256, bool HasRgb)
+{
+    public static IReadOnlyList<DecodeFixture> All { get; } = Load();
+
+    public byte[] Encoded() => System.IO.File.ReadAllBytes(Fixtures.Path("decode", File));
+
+    /// <summary>Pillow's <c>Image.open(f).convert('RGB').tobytes()</c> (only when <see cref="HasRgb"/>; larger
+    /// fixtures are checked by <see cref="Sha256"/> only).</summary>
+    public byte[] PillowRgb() => System.IO.File.ReadAllBytes(Fixtures.Path("decode", Path.ChangeExtension(File, ".rgb")));
+
+    public static DecodeFixture Get(string file) => All.Single(f => f.File == file);
+
+    public static TheoryData<string> Files(Func<DecodeFixture, bool> where)
+    {
+        var data = new TheoryData<string>();
+        foreach (DecodeFixture f in All.Where(where)) data.Add(f.File);
+        return data;
+    }
+
+    private static List<DecodeFixture> Load() =>
+        System.IO.File.ReadAllLines(Fixtures.Path("decode", "manifest.tsv"))
+            .Where(l => l.Length > 0 && l[0] != '#')
+            .Select(l => l.Split('\t'))
+            .Select(c => new DecodeFixture(c[0], c[1], int.Parse(c[2], CultureInfo.InvariantCulture),
+                int.Parse(c[3], CultureInfo.InvariantCulture), c[4], c[5], c[6] == "rgb"))
+            .ToList();
+}
+
+/// <summary>Per-byte comparison of two RGB8 buffers.</summary>
+public readonly record struct Residual(int MaxAbsDiff, double FractionOfBytesDiffering, double FractionOfPixelsDiffering)
+{
+    public static Residual Of(ReadOnlySpan<byte> actual, ReadOnlySpan<byte> expected)
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        int max = 0, bytes = 0, pixels = 0;
+        for (int i = 0; i < expected.Length; i += 3)
+        {
+            bool px = false;
+            for (int c = 0; c < 3; c++)
+            {
+                int d = Math.Abs(actual[i + c] - expected[i + c]);
+                if (d == 0) continue;
+                max = Math.Max(max, d);
+                bytes++;
+                px = true;
+            }
+            if (px) pixels++;
+        }
+        return new Residual(max, (double)bytes / expected.Length, pixels / (expected.Length / 3.0));
+    }
+
+    public override string ToString() => string.Create(CultureInfo.InvariantCulture,
+        $"max |diff| {MaxAbsDiff}, {FractionOfBytesDiffering:P2} of bytes, {FractionOfPixelsDiffering:P2} of pixels differ");
+}
