@@ -74,6 +74,23 @@ public sealed class VlmTokenizer
     /// <summary>What the tokenizer was loaded from, e.g. <c>tokenizer.json (byte-level BPE)</c>.</summary>
     public string Kind { get; }
 
+    /// <summary>The Unicode normalization the file asks for (HF <c>normalizer</c>), or null.</summary>
+    public NormalizationForm? Normalization => _normalization;
+
+    /// <summary>
+    /// False when the file asks for a Unicode normalization but this process cannot normalize (the runtime runs with
+    /// <c>InvariantGlobalization</c>, so <see cref="string.Normalize()"/> is a no-op): text that is not already in that
+    /// form then tokenizes differently from HF. Text that is already normalized (most text) is unaffected.
+    /// </summary>
+    public bool NormalizationAvailable => _normalization is not { } f || RuntimeCanNormalize(f);
+
+    internal static bool RuntimeCanNormalize(NormalizationForm form) => form switch
+    {
+        NormalizationForm.FormC => "e\u0301".Normalize(form) == "\u00e9",
+        NormalizationForm.FormD => "\u00e9".Normalize(form) == "e\u0301",
+        _ => "\ufb01".Normalize(form) == "fi",
+    };
+
     /// <summary>The underlying Microsoft.ML.Tokenizers model (without the atomic-token splitting).</summary>
     public Tokenizer BaseTokenizer => _model;
 
@@ -249,8 +266,13 @@ public sealed class VlmTokenizer
     internal void EncodePlain(ReadOnlySpan<char> text, IdSink sink)
     {
         if (text.IsEmpty) return;
-        if (_normalization is { } form && !text.IsNormalized(form))
-            text = text.ToString().Normalize(form);
+        // Text below U+0300 is stable under every normalization form except the compatibility ones.
+        if (_normalization is { } form && (text.ContainsAnyInRange('\u0300', '\uFFFF')
+                || (form is NormalizationForm.FormKC or NormalizationForm.FormKD && text.ContainsAnyInRange('\u00A0', '\u02FF'))))
+        {
+            string s = text.ToString();
+            if (!s.IsNormalized(form)) text = s.Normalize(form);
+        }
         sink.AddRange(_model.EncodeToIds(text, considerPreTokenization: true, considerNormalization: true));
     }
 
