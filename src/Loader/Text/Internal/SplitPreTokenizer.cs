@@ -86,7 +86,7 @@ internal sealed class SplitPreTokenizer : PreTokenizer
     public override IEnumerable<(int Offset, int Length)> PreTokenize(ReadOnlySpan<char> text)
     {
         // The BPE model enumerates the result before it pre-tokenizes anything else on this thread, so the lists
-        // are reused; the caller gets a copy-free view of the last list.
+        // are reused and the caller gets the list itself (no copy): steady state allocates nothing here.
         var a = s_a ??= new List<(int, int)>(64);
         var b = s_b ??= new List<(int, int)>(64);
         a.Clear();
@@ -100,6 +100,6 @@ internal sealed class SplitPreTokenizer : PreTokenizer
         }
         s_a = a;
         s_b = b;
-        return a.ToArray();
+        return a;
     }
 }
