@@ -1,5 +1,4 @@
 using BenchmarkDotNet.Attributes;
-using BenchmarkDotNet.Jobs;
 using NanoVlm.Loader.Text;
 
 namespace NanoVlm.Benchmarks;
@@ -11,7 +10,9 @@ namespace NanoVlm.Benchmarks;
 /// Run: dotnet run -c Release --project bench/NanoVlm.Benchmarks -- --filter *TextPrepare*
 /// </summary>
 [MemoryDiagnoser]
-[SimpleJob(RuntimeMoniker.HostProcess, launchCount: 1, warmupCount: 3, iterationCount: 8)]
+[InProcess]
+[WarmupCount(3)]
+[IterationCount(10)]
 public class TextPrepareBenchmarks
 {
     private const int Samples = 256;

@@ -37,7 +37,17 @@ public sealed class SamplePreparer : IDisposable
         _imageTokenLength = options.ImageTokenLength;
         _prefixLength = tokenizer.ChatTemplate.AssistantPrefixLength;
         CheckDirectEmissionIsSafe(tokenizer);
+        // Text segments that always sit between two special tokens tokenize the same every time: cache them.
+        _newline = tokenizer.EncodeToIds("\n");
+        _userNewline = tokenizer.EncodeToIds("user\n");
+        _userNewlineImage0 = tokenizer.EncodeToIds("user\n" + s_imageIndexText[0]);
+        _imageIndex = s_imageIndexText.Select(t => tokenizer.EncodeToIds(t)).ToArray();
     }
+
+    private readonly int[] _newline;
+    private readonly int[] _userNewline;
+    private readonly int[] _userNewlineImage0;
+    private readonly int[][] _imageIndex;
 
     /// <summary>Counters of drops and changes since creation.</summary>
     public TextCounters Counters { get; } = new();
@@ -106,14 +116,16 @@ public sealed class SamplePreparer : IDisposable
     {
         int segStart = _ids.Count;
         _ids.Add(_tok.ImStartId);
-        _pending.Append(role);
-        _pending.Append('\n');
-        if (!grids.IsEmpty) EmitImageString(grids);
+        if (!grids.IsEmpty) EmitImageString(grids); // first user message: "user\n" + image string (cached pieces)
+        else
+        {
+            _pending.Append(role);
+            _pending.Append('\n');
+        }
         AppendWithoutImageTokens(content.AsSpan());
         Flush();
         _ids.Add(_tok.ImEndId);
-        _pending.Append('\n');
-        Flush();
+        AddRange(_newline);
         int segEnd = _ids.Count;
         EnsureMask(segEnd);
         _mask.AsSpan(segStart, segEnd - segStart).Clear();
@@ -124,24 +136,36 @@ public sealed class SamplePreparer : IDisposable
         }
     }
 
+    /// <summary>Emits "user\n" + the image string; every text piece in it lies between special tokens, so its ids
+    /// come from the caches made at construction.</summary>
     private void EmitImageString(ReadOnlySpan<ImageGrid> grids)
     {
         int image = _tok.ImageTokenId;
         for (int k = 0; k < grids.Length; k++)
         {
-            if (grids.Length > 1) _pending.Append(k < s_imageIndexText.Length ? s_imageIndexText[k] : $"<image: {k}>");
-            Flush();
+            if (k == 0) AddRange(grids.Length > 1 ? _userNewlineImage0 : _userNewline);
+            else if (k < _imageIndex.Length) AddRange(_imageIndex[k]);
+            else
+            {
+                _pending.Append($"<image: {k}>");
+                Flush();
+            }
             _ids.Add(_tok.GlobalImageTokenId);
-            for (int t = 0; t < _imageTokenLength; t++) _ids.Add(image);
+            _ids.AddRepeat(image, _imageTokenLength);
             var g = grids[k];
             if (g.Rows == 1 && g.Cols == 1) continue;
             for (int i = 1; i <= g.Rows; i++)
                 for (int j = 1; j <= g.Cols; j++)
                 {
                     _ids.Add(_tok.GetRowColTokenId(i, j));
-                    for (int t = 0; t < _imageTokenLength; t++) _ids.Add(image);
+                    _ids.AddRepeat(image, _imageTokenLength);
                 }
         }
+    }
+
+    private void AddRange(int[] ids)
+    {
+        foreach (int id in ids) _ids.Add(id);
     }
 
     /// <summary>Python's <c>str.replace("&lt;|image|&gt;", "")</c> (one left-to-right pass), counted.</summary>

@@ -78,11 +78,11 @@ public sealed class VlmTokenizer
     public NormalizationForm? Normalization => _normalization;
 
     /// <summary>
-    /// False when the file asks for a Unicode normalization but this process cannot normalize (the runtime runs with
-    /// <c>InvariantGlobalization</c>, so <see cref="string.Normalize()"/> is a no-op): text that is not already in that
-    /// form then tokenizes differently from HF. Text that is already normalized (most text) is unaffected.
+    /// False when the file asks for a Unicode normalization this process cannot do. NFC (Qwen2 and most byte-level BPE
+    /// files) is built in and always available; NFD/NFKC/NFKD use .NET's <see cref="string.Normalize()"/>, which is a
+    /// no-op under <c>InvariantGlobalization</c>: text not already in that form then tokenizes differently from HF.
     /// </summary>
-    public bool NormalizationAvailable => _normalization is not { } f || RuntimeCanNormalize(f);
+    public bool NormalizationAvailable => _normalization is not { } f || f == NormalizationForm.FormC || RuntimeCanNormalize(f);
 
     internal static bool RuntimeCanNormalize(NormalizationForm form) => form switch
     {
@@ -266,10 +266,14 @@ public sealed class VlmTokenizer
     internal void EncodePlain(ReadOnlySpan<char> text, IdSink sink)
     {
         if (text.IsEmpty) return;
-        // Text below U+0300 is stable under every normalization form except the compatibility ones.
-        if (_normalization is { } form && (text.ContainsAnyInRange('\u0300', '\uFFFF')
+        if (_normalization is NormalizationForm.FormC)
+        {
+            if (Nfc.TryNormalize(text, out string nfc)) text = nfc;
+        }
+        else if (_normalization is { } form && (text.ContainsAnyInRange('\u0300', '\uFFFF')
                 || (form is NormalizationForm.FormKC or NormalizationForm.FormKD && text.ContainsAnyInRange('\u00A0', '\u02FF'))))
         {
+            // Text below U+0300 is stable under every form except the compatibility ones.
             string s = text.ToString();
             if (!s.IsNormalized(form)) text = s.Normalize(form);
         }

@@ -21,6 +21,13 @@ internal sealed class IdSink : IDisposable
         _ids[Count++] = id;
     }
 
+    public void AddRepeat(int id, int count)
+    {
+        if (Count + count > _ids.Length) Grow(Count + count);
+        _ids.AsSpan(Count, count).Fill(id);
+        Count += count;
+    }
+
     public void AddRange(IReadOnlyList<int> ids)
     {
         int n = ids.Count;
