@@ -1,0 +1,92 @@
+using BenchmarkDotNet.Attributes;
+using NanoVlm.Loader.Text;
+
+namespace NanoVlm.Benchmarks;
+
+/// <summary>
+/// Full nanoVLM text preparation (filter, image string, ChatML, ids, loss mask, labels) against the bare
+/// Microsoft.ML.Tokenizers <c>EncodeToIds</c> calls on the same text (each message's "role\ncontent" and the "\n"
+/// after <c>&lt;|im_end|&gt;</c>, prebuilt strings: the tokenizer work that cannot be avoided).
+/// Run: dotnet run -c Release --project bench/NanoVlm.Benchmarks -- --filter *TextPrepare*
+/// </summary>
+[MemoryDiagnoser]
+[InProcess]
+[WarmupCount(3)]
+[IterationCount(10)]
+public class TextPrepareBenchmarks
+{
+    private const int Samples = 256;
+    private VlmTokenizer _tok = null!;
+    private SamplePreparer _prep = null!;
+    private TextSample[] _samples = null!;
+    private ImageGrid[][] _grids = null!;
+    private string[][] _bareSegments = null!;
+
+    /// <summary>Which tokenizer: the built-in SentencePiece default, or a byte-level BPE (Qwen2.5's tokenizer.json).</summary>
+    [Params("default", "qwen2_5")]
+    public string Tokenizer { get; set; } = "default";
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        _tok = Tokenizer == "default" ? VlmTokenizer.LoadDefault()
+            : VlmTokenizer.FromTokenizerJson(Path.Combine(FindRepoRoot(), "tests/fixtures/text/qwen2_5/tokenizer.json"), new VlmTokenizerOptions { EosToken = "<|im_end|>" });
+        _prep = new SamplePreparer(_tok);
+        var rng = new Random(42);
+        string[] questions = ["How many red circles are in the image?", "What colour is the large square in the top left corner?",
+            "Read the text in the image.", "Describe the image in detail.", "What number is written on the sign? Answer with a single number.",
+            "Is there a blue triangle to the left of the green star?"];
+        string[] answers = ["There are 3 red circles.", "The large square is purple.", "The text says \"OPEN 24 HOURS\".",
+            "The image shows a small green star in the top left corner, two blue squares in the middle and a red circle on a white background. The shapes do not overlap.",
+            "4096", "No, the blue triangle is to the right of the green star."];
+        _samples = new TextSample[Samples];
+        _grids = new ImageGrid[Samples][];
+        _bareSegments = new string[Samples][];
+        for (int i = 0; i < Samples; i++)
+        {
+            int turns = 1 + rng.Next(3);
+            var texts = new ChatTurn[turns];
+            var segs = new List<string>();
+            for (int t = 0; t < turns; t++)
+            {
+                texts[t] = new ChatTurn(questions[rng.Next(questions.Length)], answers[rng.Next(answers.Length)]);
+                segs.Add("user\n" + texts[t].User); segs.Add("\n");
+                segs.Add("assistant\n" + texts[t].Assistant); segs.Add("\n");
+            }
+            _samples[i] = new TextSample { Texts = texts, RelevanceRatings = Enumerable.Repeat<long?>(4, turns).ToArray() };
+            _grids[i] = rng.Next(4) switch { 0 => [], 1 => [new ImageGrid(1, 1)], 2 => [new ImageGrid(2, 3)], _ => [new ImageGrid(1, 2), new ImageGrid(3, 4)] };
+            _bareSegments[i] = [.. segs];
+        }
+        // warm the BPE caches for both paths
+        Prepare();
+        BareEncode();
+    }
+
+    /// <summary>Bare tokenizer calls on the same text.</summary>
+    [Benchmark(Baseline = true, OperationsPerInvoke = Samples)]
+    public int BareEncode()
+    {
+        int n = 0;
+        var bare = _tok.BaseTokenizer;
+        foreach (var segs in _bareSegments)
+            foreach (var s in segs)
+                n += bare.EncodeToIds(s).Count;
+        return n;
+    }
+
+    /// <summary>Full sample preparation.</summary>
+    [Benchmark(OperationsPerInvoke = Samples)]
+    public int Prepare()
+    {
+        int n = 0;
+        for (int i = 0; i < _samples.Length; i++) n += _prep.Prepare(_samples[i], _grids[i]).Length;
+        return n;
+    }
+
+    private static string FindRepoRoot()
+    {
+        var d = new DirectoryInfo(AppContext.BaseDirectory);
+        while (d is not null && !File.Exists(Path.Combine(d.FullName, "NanoVlm.sln"))) d = d.Parent;
+        return d?.FullName ?? throw new DirectoryNotFoundException("NanoVlm.sln not found above " + AppContext.BaseDirectory);
+    }
+}

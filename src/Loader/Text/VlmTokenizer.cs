@@ -1,0 +1,286 @@
+using System.Reflection;
+using System.Text;
+using Microsoft.ML.Tokenizers;
+using NanoVlm.Loader.Text.Internal;
+
+namespace NanoVlm.Loader.Text;
+
+/// <summary>
+/// A tokenizer for nanoVLM-style training: a base model (byte-level BPE from a HF <c>tokenizer.json</c> or
+/// <c>vocab.json</c> + <c>merges.txt</c>, or a SentencePiece <c>.model</c>) run through Microsoft.ML.Tokenizers,
+/// plus atomic special tokens (the file's added tokens, the ChatML markers and nanoVLM's 66 extra tokens) that are
+/// split off the raw text before normalization and pre-tokenization, as HF tokenizers do. Thread-safe for encoding.
+/// </summary>
+public sealed class VlmTokenizer
+{
+    private readonly Tokenizer _model;
+    private readonly NormalizationForm? _normalization;
+    private readonly AtomicTokenMatcher _matcher;
+    private readonly Dictionary<string, int> _atomic;
+    private readonly Dictionary<int, string> _atomicById;
+    private readonly int[] _rowCol;
+
+    internal VlmTokenizer(Tokenizer model, int baseVocabSize, IEnumerable<KeyValuePair<string, int>> fileAddedTokens,
+        NormalizationForm? normalization, VlmTokenizerOptions options, string? configEos, string kind)
+    {
+        _model = model;
+        _normalization = normalization;
+        Kind = kind;
+        BaseVocabularySize = baseVocabSize;
+        _atomic = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var (token, id) in fileAddedTokens) _atomic[token] = id;
+
+        // HF AddedVocabulary.add_tokens: existing added token -> unchanged; token in the model vocab -> its id;
+        // else max(vocab size, max added id + 1).
+        foreach (var token in options.AddedSpecialTokens)
+        {
+            if (_atomic.ContainsKey(token)) continue;
+            int id;
+            if (TryGetModelId(token, out int existing)) id = existing;
+            else
+            {
+                int maxAdded = _atomic.Count == 0 ? -1 : _atomic.Values.Max();
+                id = maxAdded >= baseVocabSize ? maxAdded + 1 : baseVocabSize;
+            }
+            _atomic[token] = id;
+        }
+        _atomicById = [];
+        foreach (var (token, id) in _atomic) _atomicById.TryAdd(id, token);
+        _matcher = new AtomicTokenMatcher(_atomic);
+
+        ImStartId = _atomic[ChatTemplate.ImStart];
+        ImEndId = _atomic[ChatTemplate.ImEnd];
+        ImageTokenId = _atomic[ImageTokenString.ImageToken];
+        GlobalImageTokenId = _atomic[ImageTokenString.GlobalImageToken];
+        _rowCol = new int[64];
+        for (int i = 1; i <= 8; i++)
+            for (int j = 1; j <= 8; j++)
+                _rowCol[(i - 1) * 8 + (j - 1)] = _atomic[ImageTokenString.RowColToken(i, j)];
+
+        string? eos = options.EosToken ?? configEos;
+        if (eos is null)
+        {
+            foreach (var candidate in (string[])["<|im_end|>", "<|endoftext|>", "</s>"])
+                if (TryGetId(candidate, out _)) { eos = candidate; break; }
+        }
+        if (eos is null || !TryGetId(eos, out int eosId))
+            throw new InvalidOperationException($"The end-of-sequence token '{eos}' is not known to the tokenizer; set {nameof(VlmTokenizerOptions)}.{nameof(VlmTokenizerOptions.EosToken)}.");
+        EosToken = eos;
+        EosTokenId = eosId;
+        VocabularySize = Math.Max(baseVocabSize, _atomic.Values.Max() + 1);
+        ChatTemplate = new ChatTemplate(this);
+    }
+
+    /// <summary>What the tokenizer was loaded from, e.g. <c>tokenizer.json (byte-level BPE)</c>.</summary>
+    public string Kind { get; }
+
+    /// <summary>The Unicode normalization the file asks for (HF <c>normalizer</c>), or null.</summary>
+    public NormalizationForm? Normalization => _normalization;
+
+    /// <summary>
+    /// False when the file asks for a Unicode normalization this process cannot do. NFC (Qwen2 and most byte-level BPE
+    /// files) is built in and always available; NFD/NFKC/NFKD use .NET's <see cref="string.Normalize()"/>, which is a
+    /// no-op under <c>InvariantGlobalization</c>: text not already in that form then tokenizes differently from HF.
+    /// </summary>
+    public bool NormalizationAvailable => _normalization is not { } f || f == NormalizationForm.FormC || RuntimeCanNormalize(f);
+
+    internal static bool RuntimeCanNormalize(NormalizationForm form) => form switch
+    {
+        NormalizationForm.FormC => "e\u0301".Normalize(form) == "\u00e9",
+        NormalizationForm.FormD => "\u00e9".Normalize(form) == "e\u0301",
+        _ => "\ufb01".Normalize(form) == "fi",
+    };
+
+    /// <summary>The underlying Microsoft.ML.Tokenizers model (without the atomic-token splitting).</summary>
+    public Tokenizer BaseTokenizer => _model;
+
+    /// <summary>Size of the base model's vocabulary (without tokens added after it).</summary>
+    public int BaseVocabularySize { get; }
+
+    /// <summary>Number of ids: the largest id + 1 (nanoVLM's <c>lm_vocab_size</c> for SmolLM2 is 49152 + 66).</summary>
+    public int VocabularySize { get; }
+
+    /// <summary>Every atomic token (the file's added tokens and the registered special tokens) with its id.</summary>
+    public IReadOnlyDictionary<string, int> AtomicTokens => _atomic;
+
+    /// <summary>Id of <c>&lt;|im_start|&gt;</c>.</summary>
+    public int ImStartId { get; }
+
+    /// <summary>Id of <c>&lt;|im_end|&gt;</c>.</summary>
+    public int ImEndId { get; }
+
+    /// <summary>Id of <c>&lt;|image|&gt;</c>.</summary>
+    public int ImageTokenId { get; }
+
+    /// <summary>Id of <c>&lt;|global_image|&gt;</c>.</summary>
+    public int GlobalImageTokenId { get; }
+
+    /// <summary>The end-of-sequence token.</summary>
+    public string EosToken { get; }
+
+    /// <summary>Id of the end-of-sequence token.</summary>
+    public int EosTokenId { get; }
+
+    /// <summary>Id of the pad token; equals <see cref="EosTokenId"/> as in nanoVLM.</summary>
+    public int PadTokenId => EosTokenId;
+
+    /// <summary>The ChatML template bound to this tokenizer.</summary>
+    public ChatTemplate ChatTemplate { get; }
+
+    /// <summary>Id of <c>&lt;row_{row}_col_{col}&gt;</c> (1-based, 1..8).</summary>
+    public int GetRowColTokenId(int row, int col)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(row, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(row, 8);
+        ArgumentOutOfRangeException.ThrowIfLessThan(col, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(col, 8);
+        return _rowCol[(row - 1) * 8 + (col - 1)];
+    }
+
+    /// <summary>Looks up the id of a single token (atomic or in the base vocabulary).</summary>
+    public bool TryGetId(string token, out int id) => _atomic.TryGetValue(token, out id) || TryGetModelId(token, out id);
+
+    /// <summary>Encodes text without adding BOS/EOS; atomic tokens in the text become their ids.</summary>
+    public int[] EncodeToIds(ReadOnlySpan<char> text)
+    {
+        using var sink = new IdSink(Math.Max(16, text.Length));
+        Encode(text, sink);
+        return sink.Span.ToArray();
+    }
+
+    /// <summary>Encodes text without adding BOS/EOS and appends the ids to <paramref name="destination"/>.</summary>
+    /// <returns>The number of ids appended.</returns>
+    public int EncodeToIds(ReadOnlySpan<char> text, List<int> destination)
+    {
+        ArgumentNullException.ThrowIfNull(destination);
+        using var sink = new IdSink(Math.Max(16, text.Length));
+        Encode(text, sink);
+        foreach (int id in sink.Span) destination.Add(id);
+        return sink.Count;
+    }
+
+    /// <summary>Decodes ids to text (atomic tokens are written as their strings).</summary>
+    public string Decode(ReadOnlySpan<int> ids)
+    {
+        var sb = new StringBuilder();
+        var run = new List<int>();
+        foreach (int id in ids)
+        {
+            if (_atomicById.TryGetValue(id, out var token))
+            {
+                if (run.Count > 0) { sb.Append(_model.Decode(run)); run.Clear(); }
+                sb.Append(token);
+            }
+            else run.Add(id);
+        }
+        if (run.Count > 0) sb.Append(_model.Decode(run));
+        return sb.ToString();
+    }
+
+    /// <summary>The built-in default tokenizer: a 6,000-piece SentencePiece BPE model with byte fallback, trained by
+    /// <c>tools/make_default_tokenizer.sh</c> on English question/answer text about synthetic images; the ChatML
+    /// markers and nanoVLM's extra tokens are pieces of its vocabulary. Cached.</summary>
+    public static VlmTokenizer LoadDefault() => s_default.Value;
+
+    private static readonly Lazy<VlmTokenizer> s_default = new(() =>
+    {
+        using var stream = typeof(VlmTokenizer).Assembly.GetManifestResourceStream(DefaultResourceName)
+            ?? throw new InvalidOperationException($"Embedded resource '{DefaultResourceName}' is missing.");
+        return FromSentencePiece(stream, new VlmTokenizerOptions { EosToken = "<|im_end|>" });
+    });
+
+    internal const string DefaultResourceName = "NanoVlm.Loader.Assets.default_tokenizer.model";
+
+    /// <summary>Loads a HF <c>tokenizer.json</c> of the byte-level BPE kind (GPT-2, SmolLM2, Qwen2 style).</summary>
+    /// <exception cref="NotSupportedException">The file describes a kind of tokenizer this loader does not support.</exception>
+    public static VlmTokenizer FromTokenizerJson(string path, VlmTokenizerOptions? options = null)
+    {
+        using var stream = File.OpenRead(path);
+        string? eos = options?.EosToken is null ? TokenizerJsonLoader.ReadEosFromConfig(Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, "tokenizer_config.json")) : null;
+        return TokenizerJsonLoader.Load(stream, options ?? new VlmTokenizerOptions(), eos);
+    }
+
+    /// <summary>Loads a HF <c>tokenizer.json</c> of the byte-level BPE kind from a stream.</summary>
+    /// <exception cref="NotSupportedException">The file describes a kind of tokenizer this loader does not support.</exception>
+    public static VlmTokenizer FromTokenizerJson(Stream stream, VlmTokenizerOptions? options = null)
+        => TokenizerJsonLoader.Load(stream, options ?? new VlmTokenizerOptions(), null);
+
+    /// <summary>Loads a byte-level BPE from GPT-2 style <c>vocab.json</c> + <c>merges.txt</c> (GPT-2 pre-tokenizer
+    /// regex). Vocabulary entries of the form <c>&lt;|...|&gt;</c> are treated as atomic special tokens.</summary>
+    public static VlmTokenizer FromVocabAndMerges(string vocabJsonPath, string mergesTxtPath, VlmTokenizerOptions? options = null)
+    {
+        using var vocab = File.OpenRead(vocabJsonPath);
+        using var merges = File.OpenRead(mergesTxtPath);
+        string? eos = options?.EosToken is null ? TokenizerJsonLoader.ReadEosFromConfig(Path.Combine(Path.GetDirectoryName(Path.GetFullPath(vocabJsonPath))!, "tokenizer_config.json")) : null;
+        return TokenizerJsonLoader.LoadVocabMerges(vocab, merges, options ?? new VlmTokenizerOptions(), eos);
+    }
+
+    /// <summary>Loads a SentencePiece <c>.model</c> file (BPE or unigram). No BOS/EOS is added when encoding.</summary>
+    public static VlmTokenizer FromSentencePiece(string modelPath, VlmTokenizerOptions? options = null)
+    {
+        using var stream = File.OpenRead(modelPath);
+        return FromSentencePiece(stream, options);
+    }
+
+    /// <summary>Loads a SentencePiece model (BPE or unigram) from a stream. No BOS/EOS is added when encoding.</summary>
+    public static VlmTokenizer FromSentencePiece(Stream modelStream, VlmTokenizerOptions? options = null)
+    {
+        var sp = SentencePieceTokenizer.Create(modelStream, addBeginningOfSentence: false, addEndOfSentence: false);
+        var vocab = sp.Vocabulary;
+        // SentencePiece control/user-defined pieces that look like special tokens are atomic.
+        var added = vocab.Where(kv => kv.Key.Length > 2 && kv.Key[0] == '<' && kv.Key[^1] == '>' && !kv.Key.StartsWith("<0x", StringComparison.Ordinal))
+            .Select(kv => new KeyValuePair<string, int>(kv.Key, kv.Value)).ToList();
+        return new VlmTokenizer(sp, vocab.Count, added, null, options ?? new VlmTokenizerOptions(), null, "SentencePiece .model");
+    }
+
+    private bool TryGetModelId(string token, out int id)
+    {
+        switch (_model)
+        {
+            case BpeTokenizer bpe when bpe.Vocabulary.TryGetValue(token, out id):
+                return true;
+            case SentencePieceTokenizer sp when sp.Vocabulary.TryGetValue(token, out id):
+                return true;
+            default:
+                id = -1;
+                return false;
+        }
+    }
+
+    /// <summary>Core encode: split atomic tokens off, normalize and BPE the text between them.</summary>
+    internal void Encode(ReadOnlySpan<char> text, IdSink sink)
+    {
+        int pos = 0;
+        while (pos < text.Length)
+        {
+            int at = _matcher.FindNext(text, pos, out int len, out int id);
+            int end = at < 0 ? text.Length : at;
+            if (end > pos) EncodePlain(text[pos..end], sink);
+            if (at < 0) break;
+            sink.Add(id);
+            pos = at + len;
+        }
+    }
+
+    /// <summary>Encodes text that contains no atomic token.</summary>
+    internal void EncodePlain(ReadOnlySpan<char> text, IdSink sink)
+    {
+        if (text.IsEmpty) return;
+        if (_normalization is NormalizationForm.FormC)
+        {
+            if (Nfc.TryNormalize(text, out string nfc)) text = nfc;
+        }
+        else if (_normalization is { } form && (text.ContainsAnyInRange('\u0300', '\uFFFF')
+                || (form is NormalizationForm.FormKC or NormalizationForm.FormKD && text.ContainsAnyInRange('\u00A0', '\u02FF'))))
+        {
+            // Text below U+0300 is stable under every form except the compatibility ones.
+            string s = text.ToString();
+            if (!s.IsNormalized(form)) text = s.Normalize(form);
+        }
+        sink.AddRange(_model.EncodeToIds(text, considerPreTokenization: true, considerNormalization: true));
+    }
+
+    internal AtomicTokenMatcher Matcher => _matcher;
+
+    internal static Assembly ResourceAssembly => typeof(VlmTokenizer).Assembly;
+}
