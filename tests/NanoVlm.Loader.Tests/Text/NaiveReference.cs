@@ -23,7 +23,7 @@ internal static class NaiveReference
     {
         int[] ids = tok.EncodeToIds(ChatTemplate.Render(messages));
         string probe = ChatTemplate.Render([new ChatMessage("assistant", "xzyvd")]);
-        int prefixLen = tok.EncodeToIds(probe[..probe.IndexOf("xzyvd", StringComparison.Ordinal)]).Length;
+        int prefixLen = tok.EncodeToIds(probe.Substring(0, probe.IndexOf("xzyvd", StringComparison.Ordinal))).Length;
         var mask = new byte[ids.Length];
         int cursor = 0;
         foreach (var m in messages)

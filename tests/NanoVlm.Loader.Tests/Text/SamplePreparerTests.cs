@@ -69,7 +69,7 @@ public class SamplePreparerTests
         var r2 = prep.Prepare(sample, [new ImageGrid(2, 3)]);
         var ids2 = prep.Current.InputIds.ToArray();
         Assert.Equal(r0.Length + 65 * 7, r2.Length);
-        Assert.Equal(ImageTokenString.SpecialTokenCount(new ImageGrid(2, 3)), 65 * 7);
+        Assert.Equal(65 * 7, ImageTokenString.SpecialTokenCount(new ImageGrid(2, 3)));
         // row-major tile tokens
         var tiles = ids2.Where(i => i != tok.ImageTokenId && i != tok.GlobalImageTokenId && i >= tok.GetRowColTokenId(1, 1) && i <= tok.GetRowColTokenId(8, 8)).ToArray();
         Assert.Equal([tok.GetRowColTokenId(1, 1), tok.GetRowColTokenId(1, 2), tok.GetRowColTokenId(1, 3), tok.GetRowColTokenId(2, 1), tok.GetRowColTokenId(2, 2), tok.GetRowColTokenId(2, 3)], tiles);
