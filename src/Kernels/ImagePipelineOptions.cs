@@ -3,10 +3,18 @@ namespace NanoVlm.Kernels;
 /// <summary>Parameters of nanoVLM's image path (SPEC.md §Image path); defaults are nanoVLM's.</summary>
 public sealed record ImagePipelineOptions
 {
-    /// <summary>Pillow's decompression-bomb threshold (<c>Image.MAX_IMAGE_PIXELS</c>).</summary>
+    /// <summary>Pillow's <c>Image.MAX_IMAGE_PIXELS</c> (89,478,485 = 1024·1024·1024 / 4 / 3). Pillow only <em>warns</em>
+    /// (<c>DecompressionBombWarning</c>) above this; it refuses above <see cref="DefaultMaxPixels"/>.</summary>
     public const long PillowMaxImagePixels = 89_478_485;
 
-    /// <summary>nanoVLM defaults: split 512, max side 2048, resize to max side, pixel limit 2 × Pillow's bomb threshold.</summary>
+    /// <summary>
+    /// The one default pixel limit of the whole image path (decoder and kernels): 2 × <see cref="PillowMaxImagePixels"/>
+    /// = 178,956,970. Pillow's <c>_decompression_bomb_check</c> raises <c>DecompressionBombError</c> only when
+    /// width·height &gt; 2·MAX_IMAGE_PIXELS, so an image is accepted exactly when Pillow (and nanoVLM) accept it.
+    /// </summary>
+    public const long DefaultMaxPixels = 2 * PillowMaxImagePixels;
+
+    /// <summary>nanoVLM defaults: split 512, max side 2048, resize to max side, pixel limit <see cref="DefaultMaxPixels"/>.</summary>
     public static ImagePipelineOptions Default { get; } = new();
 
     /// <summary>Tile side (<c>vit_img_size</c>, "splitted image size"); also the global tile side.</summary>
@@ -18,8 +26,9 @@ public sealed record ImagePipelineOptions
     /// <summary><c>resize_to_max_side_len</c>: the long side always becomes <see cref="MaxSideLength"/>.</summary>
     public bool ResizeToMaxSide { get; init; } = true;
 
-    /// <summary>Largest accepted source pixel count (width × height). Pillow raises above 2 × 89,478,485.</summary>
-    public long MaxPixels { get; init; } = 2 * PillowMaxImagePixels;
+    /// <summary>Largest accepted source pixel count (width × height); default <see cref="DefaultMaxPixels"/>, where
+    /// Pillow raises <c>DecompressionBombError</c>.</summary>
+    public long MaxPixels { get; init; } = DefaultMaxPixels;
 
     /// <summary>Float accumulation order of the global tile (see <see cref="GlobalTileAccumulation"/>).</summary>
     public GlobalTileAccumulation GlobalAccumulation { get; init; } = GlobalTileAccumulation.TorchAvx2;
