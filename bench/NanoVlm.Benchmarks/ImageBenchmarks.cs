@@ -110,3 +110,56 @@ public class ImagePathBenchmarks
     [Benchmark]
     public ImageGeometry FullPath_1920x1080() => ImageTiler.Process(_hd, 1920, 1080, _out);
 }
+
+/// <summary>
+/// The whole per-image path through <see cref="NanoVlm.Loader.Images.ImagePreprocessor"/> from encoded JPEG bytes
+/// (quality 90, encoded in setup with SkiaSharp from the "photo" pattern): decode + DynamicResize + global + tiles,
+/// as the loader and <c>nanovlm preprocess</c> run it. Allocated bytes per operation = allocations per image.
+/// </summary>
+[MemoryDiagnoser, ShortRunJob]
+public class ImagePreprocessorBenchmarks
+{
+    private readonly NanoVlm.Loader.Images.ImagePreprocessor _pre = new();
+    private byte[] _hdJpeg = [], _phoneJpeg = [], _rgb = [];
+    private float[] _out = [];
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        _hdJpeg = Jpeg(ImageBenchData.Photo(1920, 1080), 1920, 1080);
+        _phoneJpeg = Jpeg(ImageBenchData.Photo(4032, 3024), 4032, 3024);
+        _out = new float[ImageTiler.Plan(4032, 3024).OutputFloatCount];
+        _rgb = new byte[3 * 4032 * 3024];
+    }
+
+    private static byte[] Jpeg(byte[] rgb, int w, int h)
+    {
+        var info = new SkiaSharp.SKImageInfo(w, h, SkiaSharp.SKColorType.Rgba8888, SkiaSharp.SKAlphaType.Opaque);
+        using var bmp = new SkiaSharp.SKBitmap(info);
+        Span<byte> px = bmp.GetPixelSpan();
+        for (int i = 0; i < w * h; i++)
+        {
+            px[4 * i] = rgb[3 * i];
+            px[4 * i + 1] = rgb[3 * i + 1];
+            px[4 * i + 2] = rgb[3 * i + 2];
+            px[4 * i + 3] = 255;
+        }
+        using var img = SkiaSharp.SKImage.FromBitmap(bmp);
+        return img.Encode(SkiaSharp.SKEncodedImageFormat.Jpeg, 90).ToArray();
+    }
+
+    [Benchmark]
+    public int Decode_Jpeg_1920x1080() => NanoVlm.Loader.Images.ImageDecoder.Default.DecodeRgb8(_hdJpeg, _rgb, "hd.jpg").Width;
+
+    [Benchmark]
+    public int Decode_Jpeg_4032x3024() => NanoVlm.Loader.Images.ImageDecoder.Default.DecodeRgb8(_phoneJpeg, _rgb, "phone.jpg").Width;
+
+    [Benchmark]
+    public ImageGeometry Plan_Jpeg_4032x3024() => _pre.Plan(_phoneJpeg, "phone.jpg");
+
+    [Benchmark(Baseline = true)]
+    public ImageGeometry Full_Jpeg_1920x1080() => _pre.Process(_hdJpeg, "hd.jpg", _out);
+
+    [Benchmark]
+    public ImageGeometry Full_Jpeg_4032x3024() => _pre.Process(_phoneJpeg, "phone.jpg", _out);
+}
