@@ -65,19 +65,25 @@ rows = defaultdict(list)
 for line in open(sys.argv[1]):
     k, v = line.rstrip("\n").split("\t", 1)
     rows[k].append(json.loads(v))
-n, photos, ident = sys.argv[2], sys.argv[3], json.loads(sys.argv[4])
+n, photos = sys.argv[2], sys.argv[3]
+ident_lines = sys.argv[4].strip().splitlines()
+ident = json.loads(ident_lines[-1])
 best = {k: max(v, key=lambda r: r["images_per_s"]) for k, v in rows.items()}
 def rate(k): return best[k]["images_per_s"]
 def all_rounds(k): return ", ".join(f'{r["images_per_s"]:.2f}' for r in rows[k])
 print(f"{photos} photo-like JPEGs (640x480 .. 4032x3024, landscape and portrait) -> nanoVLM defaults (max side 2048, split 512).")
 print(f"Identity on {ident['compared']} of them: resized bytes equal, tiles max |diff| {ident['tiles_max_abs_diff']:g}, "
-      f"global max |diff| {ident['global_max_abs_diff']:g}.\n")
-print("| path | threads | images/s (best) | every round | vs Python |")
-print("|---|---:|---:|---|---:|")
-print(f"| nanoVLM Python (Pillow + torchvision) | 1 | {rate('python_1'):.2f} | {all_rounds('python_1')} | 1.0x |")
-print(f"| nanovlm preprocess --bench (SIMD) | 1 | {rate('ours_1'):.2f} | {all_rounds('ours_1')} | **{rate('ours_1') / rate('python_1'):.1f}x** |")
-print(f"| nanoVLM Python, {n} processes | {n} | {rate('python_n'):.2f} | {all_rounds('python_n')} | 1.0x |")
-print(f"| nanovlm preprocess --bench (SIMD), {n} threads | {n} | {rate('ours_n'):.2f} | {all_rounds('ours_n')} | **{rate('ours_n') / rate('python_n'):.1f}x** |")
+      f"global max |diff| {ident['global_max_abs_diff']:g}:\n")
+for l in ident_lines[:-1]:
+    print(f"- {l}")
+print()
+def per_round(a, b): return ", ".join(f'{x["images_per_s"] / y["images_per_s"]:.1f}x' for x, y in zip(rows[a], rows[b]))
+print("| path | threads | images/s (best) | every round | vs Python (best / best) | vs Python, per round |")
+print("|---|---:|---:|---|---:|---|")
+print(f"| nanoVLM Python (Pillow + torchvision) | 1 | {rate('python_1'):.2f} | {all_rounds('python_1')} | 1.0x | |")
+print(f"| nanovlm preprocess --bench (SIMD) | 1 | {rate('ours_1'):.2f} | {all_rounds('ours_1')} | **{rate('ours_1') / rate('python_1'):.1f}x** | {per_round('ours_1', 'python_1')} |")
+print(f"| nanoVLM Python, {n} processes | {n} | {rate('python_n'):.2f} | {all_rounds('python_n')} | 1.0x | |")
+print(f"| nanovlm preprocess --bench (SIMD), {n} threads | {n} | {rate('ours_n'):.2f} | {all_rounds('ours_n')} | **{rate('ours_n') / rate('python_n'):.1f}x** | {per_round('ours_n', 'python_n')} |")
 print(f"\nSmall images (64x48 .. 100x30, --split-size 16 --max-img-size 48, 1 thread): ILGPU CPU accelerator "
       f"{rate('ilgpu_small'):.2f} images/s vs SIMD {rate('simd_small'):.1f} images/s (the CPU accelerator is an emulator, for correctness only).")
 EOF
