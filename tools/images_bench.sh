@@ -45,7 +45,8 @@ echo "$IDENTITY" >&2
 # 2. Throughput, interleaved so that the machine's background load hits both sides alike.
 RESULTS="$WORK/results.tsv"
 : > "$RESULTS"
-last() { tail -n 1; }
+# Each result line: the JSON object, a tab, then the "cpu_seconds X" line when the tool printed one.
+last() { local out; out=$(cat); printf '%s\t%s' "$(tail -n 1 <<< "$out")" "$(grep -m1 '^cpu_seconds' <<< "$out" | cut -d' ' -f2)"; }
 for ((r = 1; r <= ROUNDS; r++)); do
   echo "round $r/$ROUNDS" >&2
   printf 'python_1\t%s\n' "$("$PY" "$REF" files "${PHOTOS[@]}" --processes 1 | last)" >> "$RESULTS"
@@ -63,8 +64,10 @@ import json, sys
 from collections import defaultdict
 rows = defaultdict(list)
 for line in open(sys.argv[1]):
-    k, v = line.rstrip("\n").split("\t", 1)
-    rows[k].append(json.loads(v))
+    k, v, cpu = (line.rstrip("\n").split("\t") + [""])[:3]
+    r = json.loads(v)
+    r["cpu_seconds"] = float(cpu) if cpu else None
+    rows[k].append(r)
 n, photos = sys.argv[2], sys.argv[3]
 ident_lines = sys.argv[4].strip().splitlines()
 ident = json.loads(ident_lines[-1])
@@ -84,6 +87,12 @@ print(f"| nanoVLM Python (Pillow + torchvision) | 1 | {rate('python_1'):.2f} | {
 print(f"| nanovlm preprocess --bench (SIMD) | 1 | {rate('ours_1'):.2f} | {all_rounds('ours_1')} | **{rate('ours_1') / rate('python_1'):.1f}x** | {per_round('ours_1', 'python_1')} |")
 print(f"| nanoVLM Python, {n} processes | {n} | {rate('python_n'):.2f} | {all_rounds('python_n')} | 1.0x | |")
 print(f"| nanovlm preprocess --bench (SIMD), {n} threads | {n} | {rate('ours_n'):.2f} | {all_rounds('ours_n')} | **{rate('ours_n') / rate('python_n'):.1f}x** | {per_round('ours_n', 'python_n')} |")
+def cpu_rates(k): return [r["images"] / r["cpu_seconds"] for r in rows[k] if r["cpu_seconds"]]
+if cpu_rates("python_1") and cpu_rates("ours_1"):
+    p, o = max(cpu_rates("python_1")), max(cpu_rates("ours_1"))
+    print(f"\nSingle thread per CPU-second (process user+sys in the timed region, less sensitive to other load): "
+          f"Python {p:.2f} images/CPU-s (rounds: {', '.join(f'{x:.2f}' for x in cpu_rates('python_1'))}), "
+          f"ours {o:.2f} images/CPU-s (rounds: {', '.join(f'{x:.2f}' for x in cpu_rates('ours_1'))}): **{o / p:.1f}x**.")
 print(f"\nSmall images (64x48 .. 100x30, --split-size 16 --max-img-size 48, 1 thread): ILGPU CPU accelerator "
       f"{rate('ilgpu_small'):.2f} images/s vs SIMD {rate('simd_small'):.1f} images/s (the CPU accelerator is an emulator, for correctness only).")
 EOF

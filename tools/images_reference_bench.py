@@ -137,11 +137,12 @@ def files(paths, processes, write_ref):
             np.save(os.path.join(write_ref, stem + ".tiles.npy"), t.numpy().astype("<f4"))
             open(os.path.join(write_ref, stem + ".resized.rgb"), "wb").write(np.asarray(r, dtype=np.uint8).tobytes())
     process_bytes(_DATA[0])  # warm-up (imports, allocator)
+    cpu = None
     if processes <= 1:
-        t0 = time.perf_counter()
+        c0, t0 = time.process_time(), time.perf_counter()
         for i in range(len(_DATA)):
             _work(i)
-        s = time.perf_counter() - t0
+        s, cpu = time.perf_counter() - t0, time.process_time() - c0
     else:
         import multiprocessing as mp
         with mp.get_context("fork").Pool(processes) as pool:
@@ -150,6 +151,8 @@ def files(paths, processes, write_ref):
             pool.map(_work, range(len(_DATA)), chunksize=1)
             s = time.perf_counter() - t0
     print(f"torch {torch.__version__}, Pillow {Image.__version__}, torch threads {torch.get_num_threads()}, processes {processes}")
+    if cpu is not None:
+        print(f"cpu_seconds {cpu!r} (process user+sys during the timed region)")
     print(json.dumps({"images": len(_DATA), "seconds": s, "images_per_s": len(_DATA) / s}))
 
 

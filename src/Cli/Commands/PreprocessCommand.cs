@@ -122,6 +122,7 @@ internal static class PreprocessCommand
                     }
                 }
                 if (bench) WarmUp(backend);
+                TimeSpan cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
                 var clock = Stopwatch.StartNew();
                 var workers = new Thread[Math.Min(threads, Math.Max(1, inputs.Length))];
                 for (int t = 0; t < workers.Length; t++)
@@ -131,6 +132,7 @@ internal static class PreprocessCommand
                 }
                 foreach (var w in workers) w.Join();
                 double seconds = clock.Elapsed.TotalSeconds;
+                double cpuSeconds = (Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalSeconds;
 
                 int ok = 0, failed = 0;
                 for (int i = 0; i < inputs.Length; i++)
@@ -155,6 +157,8 @@ internal static class PreprocessCommand
                 {
                     stdout.WriteLine($"nanovlm preprocess --bench: backend {backendName}, {workers.Length} threads, " +
                         $"split {options.SplitSize}, max side {options.MaxSideLength}, resize to max side {options.ResizeToMaxSide}; {failed} failed");
+                    stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"cpu_seconds {cpuSeconds:R} (process user+sys during the timed region; robust to other load on the machine)"));
                     stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
                         $"{{\"images\": {ok}, \"seconds\": {seconds:R}, \"images_per_s\": {(seconds > 0 ? ok / seconds : 0):R}}}"));
                 }
