@@ -139,6 +139,37 @@ public sealed class ImagePreprocessor
     }
 
     /// <summary>
+    /// As <see cref="Process(ReadOnlySpan{byte}, string, Span{float})"/> with bfloat16 output: the bits of each float
+    /// value rounded to nearest even (torch's <c>.to(torch.bfloat16)</c>), same layout. Always runs the SIMD CPU path,
+    /// also when an <see cref="IlgpuBackend"/> is set (the ILGPU kernels write float32 only).
+    /// </summary>
+    /// <param name="encoded">The encoded image.</param>
+    /// <param name="name">Name of the input for error messages.</param>
+    /// <param name="destination">At least <see cref="ImageGeometry.OutputFloatCount"/> elements.</param>
+    /// <returns>The geometry of the image.</returns>
+    /// <exception cref="ImageDecodeException">The input is bad or too large.</exception>
+    /// <exception cref="ArgumentException"><paramref name="destination"/> is too small (nothing decoded or written).</exception>
+    /// <exception cref="InvalidOperationException">Called concurrently on the same instance.</exception>
+    public ImageGeometry ProcessBFloat16(ReadOnlySpan<byte> encoded, string name, Span<ushort> destination)
+    {
+        Enter();
+        try
+        {
+            ImageHeader header = _decoder.ProbeChecked(encoded, name);
+            ImageGeometry g = Plan(header.Width, header.Height, name);
+            CheckDestinations(g, destination.Length, 0);
+            Span<byte> rgb = Scratch(ref _rgb, header.Rgb8ByteCount);
+            _decoder.DecodeRgb8(encoded, rgb, name);
+            ImageTiler.ProcessBFloat16(rgb, g.SourceWidth, g.SourceHeight, destination, _pipeline);
+            return g;
+        }
+        finally
+        {
+            Volatile.Write(ref _busy, 0);
+        }
+    }
+
+    /// <summary>
     /// The same path from already decoded RGB8 pixels (interleaved HWC, <paramref name="width"/>·<paramref name="height"/>·3
     /// bytes): DynamicResize, tiles and the global tile, with this instance's options and backend.
     /// </summary>

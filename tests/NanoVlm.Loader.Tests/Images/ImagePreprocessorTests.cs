@@ -159,6 +159,17 @@ public class ImagePreprocessorTests
     }
 
     [Fact]
+    public void BFloat16_output_is_the_float_output_rounded()
+    {
+        var f = DecodeFixture.Get("png_rgb_37x23.png");
+        var (g, tiles, _) = Reference(f, Small);
+        var bf = new ushort[g.OutputFloatCount];
+        Assert.Equal(g, new ImagePreprocessor(Small).ProcessBFloat16(f.Encoded(), f.File, bf));
+        Assert.Equal(tiles.Select(TileWriter.ToBFloat16).ToArray(), bf);
+        Assert.Throws<ArgumentException>(() => new ImagePreprocessor(Small).ProcessBFloat16(f.Encoded(), f.File, new ushort[g.OutputFloatCount - 1]));
+    }
+
+    [Fact]
     public void Steady_state_allocates_no_pixel_buffers()
     {
         byte[] jpg = DecodeFixture.Get("jpeg_420_q90_640x480.jpg").Encoded();
