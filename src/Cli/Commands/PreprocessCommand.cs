@@ -219,6 +219,11 @@ internal static class PreprocessCommand
                 {
                     _errors[i] = Reason(e, name);
                 }
+                catch (Exception e)
+                {
+                    // Anything else (out of memory on a huge image, a bug) fails this image only, never the process.
+                    _errors[i] = $"{e.GetType().Name}: {e.Message}";
+                }
             }
         }
 
