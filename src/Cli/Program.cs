@@ -18,6 +18,7 @@ public static class Program
     private static IEnumerable<Command> Commands()
     {
         yield return PackCommand.Create();
+        yield return SampleDataCommand.Create();
     }
 
     /// <summary>Runs the command line and returns the process exit code.</summary>

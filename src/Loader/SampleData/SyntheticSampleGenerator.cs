@@ -10,7 +10,7 @@ namespace NanoVlm.Loader.SampleData;
 /// </summary>
 /// <remarks>Row <c>i</c> of seed <c>s</c> depends only on (s, i), so rows can be rendered in parallel and any prefix
 /// of a larger set equals the smaller set. About 5% of rows have no image, 80% one, 15% two or three; image sizes
-/// range from 96 to 1280 pixels with varied aspect ratios (a fifth longer than 512, so tiling grids beyond 1×1
+/// range from 96 to 1024 pixels with varied aspect ratios (a fifth longer than 512, so tiling grids beyond 1×1
 /// occur); ratings are mostly 2–5 with some 0 (dropped by the default minimum of 1), some null entries and some
 /// absent lists.</remarks>
 public static class SyntheticSampleGenerator
@@ -27,7 +27,8 @@ public static class SyntheticSampleGenerator
 
     private static readonly string[] Shapes = ["circle", "square", "triangle"];
 
-    private static readonly int[] LongSides = [96, 160, 224, 256, 320, 384, 448, 512, 640, 800, 1024, 1280];
+    private static readonly int[] SmallLongSides = [96, 160, 224, 256, 320, 384, 448, 512];
+    private static readonly int[] LargeLongSides = [640, 800, 1024];
     private static readonly double[] Aspects = [1.0, 4 / 3.0, 3 / 4.0, 16 / 9.0, 9 / 16.0, 2.0, 0.5];
 
     /// <summary>Generates rows <paramref name="start"/> .. <paramref name="start"/> + <paramref name="count"/> − 1 for
@@ -130,7 +131,8 @@ public static class SyntheticSampleGenerator
     private static (int W, int H) Size(Random rng)
     {
         // Mostly small images; about a fifth longer than 512 so that tiling grids beyond 1x1 occur.
-        var longSide = LongSides[rng.Next(LongSides.Length)];
+        var sides = rng.NextDouble() < 0.2 ? LargeLongSides : SmallLongSides;
+        var longSide = sides[rng.Next(sides.Length)];
         var aspect = Aspects[rng.Next(Aspects.Length)];
         return aspect >= 1
             ? (longSide, Math.Max(32, (int)Math.Round(longSide / aspect)))
@@ -229,16 +231,22 @@ public static class SyntheticSampleGenerator
     {
         var background = Backgrounds[rng.Next(Backgrounds.Length)];
         var roll = rng.NextDouble();
-        var (format, quality) = roll < 0.7 ? (SKEncodedImageFormat.Jpeg, 90) : roll < 0.9 ? (SKEncodedImageFormat.Png, 100)
-            : (SKEncodedImageFormat.Webp, 90);
+        // PNG and WebP encode several times slower than JPEG: keep them to small images so 1000 rows take seconds.
+        var small = Math.Max(w, h) <= 512;
+        var format = !small || roll < 0.7 ? SKEncodedImageFormat.Jpeg : roll < 0.9 ? SKEncodedImageFormat.Png
+            : SKEncodedImageFormat.Webp;
         extension = format switch { SKEncodedImageFormat.Jpeg => "jpg", SKEncodedImageFormat.Png => "png", _ => "webp" };
         using var surface = SKSurface.Create(new SKImageInfo(w, h, SKColorType.Rgba8888, SKAlphaType.Premul))
             ?? throw new InvalidOperationException($"cannot create a {w}x{h} drawing surface");
         surface.Canvas.Clear(background);
         draw(surface.Canvas);
         using var image = surface.Snapshot();
-        using var data = image.Encode(format, quality)
-            ?? throw new InvalidOperationException($"cannot encode a {w}x{h} image as {format}");
+        using var pixels = image.PeekPixels();
+        using var data = format switch
+        {
+            SKEncodedImageFormat.Png => pixels.Encode(new SKPngEncoderOptions(SKPngEncoderFilterFlags.AllFilters, 1)),
+            _ => pixels.Encode(format, 90),
+        } ?? throw new InvalidOperationException($"cannot encode a {w}x{h} image as {format}");
         return data.ToArray();
     }
 }
