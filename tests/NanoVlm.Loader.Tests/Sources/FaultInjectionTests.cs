@@ -80,20 +80,26 @@ public sealed class FaultInjectionTests : IDisposable
             await FailsAsync(Variant(ParquetFile, $"cut{cut}", bytes[..cut]));
     }
 
-    [Fact(Timeout = 20_000)]
-    public async Task Parquet_DamagedPageHeader_NamesRowGroupAndColumn()
+    // A copy of the parquet shard with the first page header of texts.user in row group `group` overwritten.
+    private async Task<string> DamageFirstPage(int group)
     {
         long offset;
         await using (var file = File.OpenRead(ParquetFile))
         await using (var reader = await ParquetReader.CreateAsync(file))
         {
             var field = reader.Schema.DataFields.Single(f => f.Name == "user");
-            var meta = reader.OpenRowGroupReader(1).GetMetadata(field)!.MetaData!;
+            var meta = reader.OpenRowGroupReader(group).GetMetadata(field)!.MetaData!;
             offset = Math.Min(meta.DictionaryPageOffset is { } d and > 0 ? d : long.MaxValue, meta.DataPageOffset);
         }
-        var bytes = File.ReadAllBytes(ParquetFile);
+        var bytes = await File.ReadAllBytesAsync(ParquetFile);
         bytes.AsSpan((int)offset, 16).Fill(0xFF);
-        var path = Variant(ParquetFile, "damaged", bytes);
+        return Variant(ParquetFile, $"damaged{group}", bytes);
+    }
+
+    [Fact(Timeout = 20_000)]
+    public async Task Parquet_DamagedPageHeader_NamesRowGroupAndColumn()
+    {
+        var path = await DamageFirstPage(1);
         var e = await FailsAsync(path);
         Assert.Equal(1, e.RowGroup);
         Assert.Equal("texts.user", e.Column);
@@ -103,6 +109,30 @@ public sealed class FaultInjectionTests : IDisposable
         using var source = new ParquetRowSource([path]);
         Assert.All(source.ReadShard(0).Take(RowGroupSize).ToList(), r => Assert.Equal(0, r.Position.RowGroup));
         Assert.Equal(Rows - 2 * RowGroupSize, source.ReadShard(0, startRow: 2 * RowGroupSize).Count());
+    }
+
+    [Fact(Timeout = 20_000)]
+    public async Task Parquet_StartRowSkipsWholeRowGroupsWithoutDecodingThem()
+    {
+        // Row group 0 cannot be decoded; starting at its last row must decode it, starting after it must not.
+        using var source = new ParquetRowSource([await DamageFirstPage(0)]);
+        Assert.Throws<DataSourceException>(() => source.ReadShard(0, startRow: RowGroupSize - 1).First());
+        var rows = source.ReadShard(0, startRow: RowGroupSize).ToList();
+        Assert.Equal(Enumerable.Range(RowGroupSize, Rows - RowGroupSize).Select(i => (long)i), rows.Select(r => r.Position.Row));
+    }
+
+    [Fact(Timeout = 20_000)]
+    public async Task Parquet_Cancellation_StopsReading()
+    {
+        using var cts = new CancellationTokenSource();
+        using var source = new ParquetRowSource([ParquetFile]);
+        await Task.Run(() =>
+        {
+            using var rows = source.ReadShard(0, 0, cts.Token).GetEnumerator();
+            Assert.True(rows.MoveNext());
+            cts.Cancel();
+            Assert.ThrowsAny<OperationCanceledException>(() => rows.MoveNext());
+        });
     }
 
     [Fact(Timeout = 60_000)]
