@@ -111,6 +111,7 @@ public sealed class JsonlRowSource : IRowSource
         }
     }
 
-    /// <summary>Nothing to release: each <see cref="ReadShard"/> enumeration owns and closes its file.</summary>
+    /// <summary>Nothing to release: each <see cref="ReadShard"/> enumeration owns and closes its file, so enumerations
+    /// of different shards (or the same one) may run concurrently on different threads.</summary>
     public void Dispose() { }
 }

@@ -52,12 +52,19 @@ internal sealed class ParquetShardReader : IDisposable
     /// <exception cref="DataSourceException">The file is missing, not parquet, has a damaged footer or the wrong schema.</exception>
     public static ParquetShardReader Open(string path, int shardIndex, CancellationToken cancellationToken)
     {
-        ReadBudgetStream? stream = null;
-        ParquetReader? reader = null;
+        ReadBudgetStream? stream;
         try
         {
             stream = new ReadBudgetStream(new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16,
                 FileOptions.RandomAccess));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new DataSourceException(path, $"cannot open: {e.Message}", inner: e);
+        }
+        ParquetReader? reader = null;
+        try
+        {
             // The footer read is bounded by the file size.
             stream.SetBudget(stream.Length + 1);
             reader = ParquetReader.CreateAsync(stream, new ParquetOptions(), leaveStreamOpen: true, cancellationToken)
@@ -95,9 +102,9 @@ internal sealed class ParquetShardReader : IDisposable
             using var rowGroup = _reader.OpenRowGroupReader(g);
             var b = _binding;
             column = b.TextsUser.Column;
-            var user = ReadStrings(rowGroup, b.TextsUser, g, rows, cancellationToken);
+            var user = Read<ReadOnlyMemory<char>>(rowGroup, b.TextsUser, g, rows, cancellationToken);
             column = b.TextsAssistant.Column;
-            var assistant = ReadStrings(rowGroup, b.TextsAssistant, g, rows, cancellationToken);
+            var assistant = Read<ReadOnlyMemory<char>>(rowGroup, b.TextsAssistant, g, rows, cancellationToken);
             LeveledColumn<ReadOnlyMemory<byte>>? images = null;
             if (b.ImageBytes is { } ib)
             {
@@ -182,10 +189,6 @@ internal sealed class ParquetShardReader : IDisposable
         for (var k = 0; k < list.Length; k++) list[k] = column.At(r, k);
         return list;
     }
-
-    private LeveledColumn<ReadOnlyMemory<char>> ReadStrings(ParquetRowGroupReader rowGroup, FineVisionParquetBinding.Leaf leaf,
-        int g, int rows, CancellationToken cancellationToken) =>
-        Read<ReadOnlyMemory<char>>(rowGroup, leaf, g, rows, cancellationToken);
 
     private LeveledColumn<T> Read<T>(ParquetRowGroupReader rowGroup, FineVisionParquetBinding.Leaf leaf, int g, int rows,
         CancellationToken cancellationToken) where T : struct
