@@ -63,6 +63,13 @@ public sealed class ParquetLayoutTests : IDisposable
         [JsonPropertyName("images")] public List<Image>? Images { get; set; }
     }
 
+    // Ratings stored as int32 (some writers narrow them): read as int64.
+    public sealed class Int32RatingsRow
+    {
+        [JsonPropertyName("texts")] public List<TurnUserFirst>? Texts { get; set; }
+        [JsonPropertyName("relevance_ratings")] public List<int?>? Relevance { get; set; }
+    }
+
     // No images, no source, no ratings at all.
     public sealed class TextOnlyRow
     {
@@ -165,5 +172,18 @@ public sealed class ParquetLayoutTests : IDisposable
             Assert.Empty(rows[i].Images);
             AssertCase(cases[i] with { Images = null }, rows[i], false, false, false, hasOthers: false);
         }
+    }
+
+    [Fact]
+    public void Int32Ratings_AreWidened()
+    {
+        var cases = Cases();
+        var path = Write("int32.parquet", cases.Select(c => new Int32RatingsRow
+        {
+            Texts = c.Turns?.Select(t => new TurnUserFirst { User = t.U, Assistant = t.A }).ToList(),
+            Relevance = c.Relevance?.Select(r => (int?)r).ToList(),
+        }));
+        var rows = Read(path);
+        Assert.Equal(cases.Select(c => c.Relevance), rows.Select(r => r.Text.RelevanceRatings?.ToList()));
     }
 }

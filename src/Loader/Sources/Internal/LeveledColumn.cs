@@ -52,6 +52,7 @@ internal sealed class LeveledColumn<T> where T : struct
         var offsets = new int[rows + 1];
         var rowIsNull = new bool[rows];
         int row = -1, v = 0, e = 0;
+        var rowHasNoElements = false;
         for (var i = 0; i < entries; i++)
         {
             var r = repetition is null ? 0 : repetition[i];
@@ -76,12 +77,18 @@ internal sealed class LeveledColumn<T> where T : struct
                 error = "the first repetition level is not 0";
                 return null;
             }
-            if (d < levels.ElementExists)
+            else if (rowHasNoElements)
+            {
+                error = $"an empty list continues a row at entry {i}";
+                return null;
+            }
+            rowHasNoElements = d < levels.ElementExists;
+            if (rowHasNoElements)
             {
                 // Null or empty list: exactly one entry, no element.
                 if (r != 0)
                 {
-                    error = $"an empty list continues a row at entry {i}";
+                    error = $"a null or empty list marker inside a list at entry {i}";
                     return null;
                 }
                 continue;
