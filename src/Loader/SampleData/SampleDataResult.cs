@@ -1,7 +1,7 @@
 namespace NanoVlm.Loader.SampleData;
 
 /// <summary>What <see cref="SampleDataWriter.Write"/> wrote.</summary>
-/// <param name="Files">Shard files written (parquet, jsonl, tar), in format then shard order; image files of the
+/// <param name="Files">Shard files written (parquet, jsonl, tar), sorted by path; image files of the
 /// JSON Lines format are not listed.</param>
 /// <param name="Rows">Rows (the same rows in every format).</param>
 /// <param name="Images">Images over all rows.</param>
