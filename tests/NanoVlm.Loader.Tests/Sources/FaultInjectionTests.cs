@@ -104,6 +104,7 @@ public sealed class FaultInjectionTests : IDisposable
         Assert.Equal(1, e.RowGroup);
         Assert.Equal("texts.user", e.Column);
         Assert.Contains("row group 1", e.Message);
+        Assert.Contains($"rows {RowGroupSize}..{2 * RowGroupSize - 1}", e.Message);
 
         // The rows of row group 0 came out before the failure, and resuming past the damage still works.
         using var source = new ParquetRowSource([path]);

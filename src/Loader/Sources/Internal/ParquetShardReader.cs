@@ -171,7 +171,9 @@ internal sealed class ParquetShardReader : IDisposable
         }
         catch (Exception e) when (e is not (DataSourceException or OperationCanceledException))
         {
-            throw new DataSourceException(_path, $"cannot read the column chunk (corrupt or truncated data): {e.Message}", g,
+            // The failing row is not known inside a column chunk: name the row group's row range instead.
+            throw new DataSourceException(_path,
+                $"cannot read the column chunk of rows {firstRow}..{firstRow + rows - 1} (corrupt or truncated data): {e.Message}", g,
                 column: column.Length == 0 ? null : column, inner: e);
         }
         finally
