@@ -22,7 +22,7 @@ internal sealed class TarMemberReader(PipeReader pipe, string shard)
         string? longName = null;
         while (true)
         {
-            var buffer = Fill(TarHeader.Block, cancellationToken, out var completed);
+            var buffer = Fill(TarHeader.Block, cancellationToken);
             if (buffer.Length < TarHeader.Block)
             {
                 var what = buffer.Length == 0 && longName is null
@@ -34,7 +34,6 @@ internal sealed class TarMemberReader(PipeReader pipe, string shard)
             Span<byte> block = stackalloc byte[TarHeader.Block];
             buffer.Slice(0, TarHeader.Block).CopyTo(block);
             pipe.AdvanceTo(buffer.GetPosition(TarHeader.Block));
-            _ = completed;
             if (TarHeader.IsZeroBlock(block)) return null;
             var header = TarHeader.Parse(block, out var error)
                 ?? throw new DataSourceException(shard, $"{error}, after member '{_last}'", row: row, column: _last);
@@ -67,7 +66,7 @@ internal sealed class TarMemberReader(PipeReader pipe, string shard)
         var copied = 0;
         while (copied < size)
         {
-            var buffer = Fill(1, cancellationToken, out _);
+            var buffer = Fill(1, cancellationToken);
             if (buffer.Length == 0) throw Truncated(header, row, copied);
             var n = (int)Math.Min(buffer.Length, size - copied);
             buffer.Slice(0, n).CopyTo(data.AsSpan(copied));
@@ -87,7 +86,7 @@ internal sealed class TarMemberReader(PipeReader pipe, string shard)
         var done = 0L;
         while (done < count)
         {
-            var buffer = Fill(1, cancellationToken, out _);
+            var buffer = Fill(1, cancellationToken);
             if (buffer.Length == 0) throw Truncated(header, row, doneBefore + done);
             var n = Math.Min(buffer.Length, count - done);
             done += n;
@@ -99,8 +98,8 @@ internal sealed class TarMemberReader(PipeReader pipe, string shard)
         new(shard, $"truncated shard: member '{header.Name}' has {have} of {header.PaddedSize} bytes (data and padding)",
             row: row, column: header.Name);
 
-    // Returns a buffer of at least `minimum` bytes unless the stream ended; the caller must AdvanceTo.
-    private ReadOnlySequence<byte> Fill(int minimum, CancellationToken cancellationToken, out bool completed)
+    // Returns a buffer of at least `minimum` bytes unless the file ended (then shorter); the caller must AdvanceTo.
+    private ReadOnlySequence<byte> Fill(int minimum, CancellationToken cancellationToken)
     {
         ReadResult result;
         try
@@ -111,7 +110,6 @@ internal sealed class TarMemberReader(PipeReader pipe, string shard)
         {
             throw new DataSourceException(shard, $"cannot read after member '{_last}': {e.Message}", column: _last, inner: e);
         }
-        completed = result.IsCompleted;
         return result.Buffer;
     }
 }
