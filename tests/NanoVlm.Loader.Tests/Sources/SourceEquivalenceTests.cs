@@ -62,6 +62,25 @@ public sealed class SourceEquivalenceTests(GeneratedData data)
         }
     }
 
+    [Fact]
+    public void GlobsAndFolders_ListShardsInOrdinalPathOrder()
+    {
+        var dir = Directory.CreateTempSubdirectory("nanovlm-glob-").FullName;
+        try
+        {
+            foreach (var name in new[] { "train-2.parquet", "train-10.parquet", "valid-1.parquet", "train-1.jsonl" })
+                File.WriteAllText(Path.Combine(dir, name), "");
+            using var glob = RowSources.Open(Path.Combine(dir, "train-*.parquet"));
+            Assert.Equal(["train-10.parquet", "train-2.parquet"], glob.Shards.Select(Path.GetFileName));
+            using var single = RowSources.Open(Path.Combine(dir, "*.jsonl"));
+            Assert.Equal(["train-1.jsonl"], single.Shards.Select(Path.GetFileName));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
     [Theory]
     [MemberData(nameof(Formats))]
     public void ResumeFromStartRow_EqualsSkipping(string format)
