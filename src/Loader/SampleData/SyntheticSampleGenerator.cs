@@ -4,9 +4,9 @@ using SkiaSharp;
 namespace NanoVlm.Loader.SampleData;
 
 /// <summary>
-/// Generates deterministic, learnable vision-language records: pictures of coloured shapes and seven-segment numbers
-/// with questions whose answers are read off the picture ("How many circles are there?" → "3", "What colour is the
-/// square?" → "red", "What number is written?" → "47").
+/// Generates deterministic, learnable vision-language records: pictures of coloured shapes, seven-segment numbers and
+/// short pixel-font words with questions whose answers are read off the picture ("How many circles are there?" → "3",
+/// "What colour is the square?" → "red", "What number is written?" → "47", "What word is written?" → "CAT").
 /// </summary>
 /// <remarks>Row <c>i</c> of seed <c>s</c> depends only on (s, i), so rows can be rendered in parallel and any prefix
 /// of a larger set equals the smaller set. About 5% of rows have no image, 80% one, 15% two or three; image sizes
@@ -26,6 +26,12 @@ public static class SyntheticSampleGenerator
         [new(255, 255, 255), new(236, 236, 236), new(245, 238, 220), new(225, 238, 245)];
 
     private static readonly string[] Shapes = ["circle", "square", "triangle"];
+
+    private static readonly string[] Words =
+    [
+        "CAT", "DOG", "SUN", "BOX", "CAR", "HAT", "KEY", "MAP", "CUP", "PEN", "STAR", "TREE", "FISH", "BIRD", "MOON",
+        "BOAT", "LAMP", "DOOR", "RAIN", "SNOW", "APPLE", "HOUSE", "TRAIN", "CLOUD", "RIVER", "ZEBRA", "QUEEN", "JUMP",
+    ];
 
     private static readonly int[] SmallLongSides = [96, 160, 224, 256, 320, 384, 448, 512];
     private static readonly int[] LargeLongSides = [640, 800, 1024];
@@ -67,9 +73,15 @@ public static class SyntheticSampleGenerator
             var kinds = new List<string>();
             for (var i = 0; i < imageCount; i++)
             {
-                var numbers = rng.NextDouble() < 0.35;
-                kinds.Add(numbers ? "numbers" : "shapes");
-                var (image, questions) = numbers ? NumberImage(rng) : ShapesImage(rng);
+                var scene = rng.NextDouble();
+                var kind = scene < 0.25 ? "numbers" : scene < 0.4 ? "words" : "shapes";
+                kinds.Add(kind);
+                var (image, questions) = kind switch
+                {
+                    "numbers" => NumberImage(rng),
+                    "words" => WordImage(rng),
+                    _ => ShapesImage(rng),
+                };
                 images[i] = image;
                 // Up to two questions per image; with several images each names its image.
                 var asked = Math.Min(questions.Count, rng.Next(1, 3));
@@ -199,6 +211,30 @@ public static class SyntheticSampleGenerator
             ("What number is written?", text),
             ("What colour is the number?", colour.Name),
             ("How many digits does the number have?", $"{text.Length}"),
+        ];
+        return (new SyntheticImage(bytes, ext, w, h), questions);
+    }
+
+    private static (SyntheticImage, List<(string, string)>) WordImage(Random rng)
+    {
+        var (w, h) = Size(rng);
+        var word = Words[rng.Next(Words.Length)];
+        var colour = Colours[rng.Next(Colours.Length)];
+        var bytes = Render(rng, w, h, canvas =>
+        {
+            // Whole device pixels per font pixel keep the letters crisp.
+            var cell = Math.Max(1, (int)Math.Min(w * 0.85f / PixelFont.WidthInCells(word.Length), h * 0.5f / PixelFont.HeightInCells));
+            var x = (w - cell * PixelFont.WidthInCells(word.Length)) / 2f;
+            var y = (h - cell * PixelFont.HeightInCells) / 2f;
+            using var paint = new SKPaint { Color = colour.Color, IsAntialias = false, Style = SKPaintStyle.Fill };
+            PixelFont.Draw(canvas, word, MathF.Round(x), MathF.Round(y), cell, paint);
+        }, out var ext);
+        List<(string, string)> questions =
+        [
+            ("What word is written?", word),
+            ("What colour is the word?", colour.Name),
+            ("How many letters does the word have?", $"{word.Length}"),
+            ("What is the first letter of the word?", word[..1]),
         ];
         return (new SyntheticImage(bytes, ext, w, h), questions);
     }
