@@ -27,6 +27,8 @@ public sealed class SyntheticSampleGeneratorTests
         Assert.Contains(rows, r => r.Images.Count == 1);
         Assert.Contains(rows, r => r.Images.Count >= 2);
         Assert.True(rows.Count(r => r.Images.Count == 1) > rows.Length / 2);
+        foreach (var kind in new[] { "arithmetic", "shapes", "numbers", "words" })
+            Assert.Contains(rows, r => r.Source == "synthetic_" + kind);
         var images = rows.SelectMany(r => r.Images).ToList();
         Assert.Contains(images, i => Math.Max(i.Width, i.Height) > 512);
         Assert.Contains(images, i => i.Width > i.Height);
