@@ -18,6 +18,7 @@ public static class Program
     private static IEnumerable<Command> Commands()
     {
         yield return PackCommand.Create();
+        yield return SampleDataCommand.Create();
         yield return PreprocessCommand.Create();
     }
 

@@ -1,0 +1,90 @@
+using NanoVlm.Loader.SampleData;
+using NanoVlm.Loader.Sources;
+
+namespace NanoVlm.Loader.Tests.Sources;
+
+/// <summary>One synthetic data set written once in all three formats, shared by the source tests.</summary>
+public sealed class GeneratedData : IDisposable
+{
+    public const int Rows = 150;
+    public const int Seed = 11;
+
+    public GeneratedData()
+    {
+        Dir = Directory.CreateTempSubdirectory("nanovlm-sources-").FullName;
+        Result = SampleDataWriter.Write(Dir, new SampleDataOptions
+        {
+            Rows = Rows, Seed = Seed, Shards = 2, RowGroupSize = 32, Formats = SampleDataFormats.All,
+        });
+        Expected = SyntheticSampleGenerator.Generate(0, Rows, Seed);
+    }
+
+    public string Dir { get; }
+
+    public SampleDataResult Result { get; }
+
+    /// <summary>The rows as the generator made them (the expectation every source must reproduce).</summary>
+    public SyntheticSample[] Expected { get; }
+
+    public string ParquetDir => Dir;
+
+    public string JsonlDir => Path.Combine(Dir, "jsonl");
+
+    public string TarDir => Path.Combine(Dir, "webdataset");
+
+    public void Dispose() => Directory.Delete(Dir, recursive: true);
+}
+
+[CollectionDefinition(Name)]
+public sealed class GeneratedDataCollection : ICollectionFixture<GeneratedData>
+{
+    public const string Name = "generated sample data";
+}
+
+/// <summary>Comparisons of source rows with generated samples.</summary>
+internal static class RowAssert
+{
+    public static List<SourceRow> ReadAll(IRowSource source, CancellationToken cancellationToken = default)
+    {
+        var rows = new List<SourceRow>();
+        for (var s = 0; s < source.Shards.Count; s++)
+            foreach (var row in source.ReadShard(s, 0, cancellationToken))
+                rows.Add(Copy(row));
+        return rows;
+    }
+
+    /// <summary>Copies image bytes, since a row is only valid until its enumerator moves on.</summary>
+    public static SourceRow Copy(SourceRow row) => new()
+    {
+        Position = row.Position, ShardName = row.ShardName, Text = row.Text, Source = row.Source,
+        Images = row.Images.Select(i => (ReadOnlyMemory<byte>)i.ToArray()).ToArray(),
+    };
+
+    public static void Equal(SyntheticSample expected, SourceRow actual)
+    {
+        Assert.Equal(expected.Source, actual.Source);
+        Assert.Equal(expected.Text.Texts, actual.Text.Texts);
+        Assert.Equal(expected.Text.RelevanceRatings, actual.Text.RelevanceRatings);
+        Assert.Equal(expected.Text.ImageCorrespondenceRatings, actual.Text.ImageCorrespondenceRatings);
+        Assert.Equal(expected.Text.VisualDependencyRatings, actual.Text.VisualDependencyRatings);
+        Assert.Equal(expected.Text.FormattingRatings, actual.Text.FormattingRatings);
+        Assert.Equal(expected.Images.Count, actual.Images.Count);
+        for (var i = 0; i < expected.Images.Count; i++)
+            Assert.True(expected.Images[i].Encoded.AsSpan().SequenceEqual(actual.Images[i].Span),
+                $"row {expected.Index}: image {i} differs");
+    }
+
+    public static void Equal(SourceRow expected, SourceRow actual)
+    {
+        Assert.Equal(expected.Position.Row, actual.Position.Row);
+        Assert.Equal(expected.Source, actual.Source);
+        Assert.Equal(expected.Text.Texts, actual.Text.Texts);
+        Assert.Equal(expected.Text.RelevanceRatings, actual.Text.RelevanceRatings);
+        Assert.Equal(expected.Text.ImageCorrespondenceRatings, actual.Text.ImageCorrespondenceRatings);
+        Assert.Equal(expected.Text.VisualDependencyRatings, actual.Text.VisualDependencyRatings);
+        Assert.Equal(expected.Text.FormattingRatings, actual.Text.FormattingRatings);
+        Assert.Equal(expected.Images.Count, actual.Images.Count);
+        for (var i = 0; i < expected.Images.Count; i++)
+            Assert.True(expected.Images[i].Span.SequenceEqual(actual.Images[i].Span), $"row {expected.Position.Row}: image {i} differs");
+    }
+}
