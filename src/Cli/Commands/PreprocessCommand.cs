@@ -30,7 +30,7 @@ internal static class PreprocessCommand
         };
         var output = new Option<DirectoryInfo?>("--out")
         {
-            Description = "Output directory (created if missing). Required unless --bench.",
+            Description = "Output directory (created if missing). Required unless --bench.", HelpName = "DIR",
         };
         var backend = new Option<string>("--backend")
         {
@@ -41,9 +41,13 @@ internal static class PreprocessCommand
         var threads = new Option<int>("--threads")
         {
             Description = "Images processed in parallel (default: all cores).", DefaultValueFactory = _ => Environment.ProcessorCount,
+            HelpName = "N",
         };
-        var maxImgSize = new Option<int>("--max-img-size") { Description = "Longest side after resize (max_img_size).", DefaultValueFactory = _ => 2048 };
-        var splitSize = new Option<int>("--split-size") { Description = "Tile side (vit_img_size).", DefaultValueFactory = _ => 512 };
+        var maxImgSize = new Option<int>("--max-img-size")
+        {
+            Description = "Longest side after resize (max_img_size).", DefaultValueFactory = _ => 2048, HelpName = "PIXELS",
+        };
+        var splitSize = new Option<int>("--split-size") { Description = "Tile side (vit_img_size).", DefaultValueFactory = _ => 512, HelpName = "PIXELS" };
         var resizeToMax = new Option<bool>("--resize-to-max-side")
         {
             Description = "resize_to_max_side_len: the long side always becomes --max-img-size (true|false).", DefaultValueFactory = _ => true,
