@@ -2,6 +2,8 @@ using System.CommandLine;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
+using static NanoVlm.Cli.Tests.CliRunner;
+
 namespace NanoVlm.Cli.Tests;
 
 /// <summary><c>nanovlm pack</c> end to end, in-process, against the Python reference's fixtures.</summary>
@@ -10,14 +12,6 @@ public sealed class PackCommandTests : IDisposable
     private readonly string _dir = Directory.CreateTempSubdirectory("nanovlm-pack-").FullName;
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
-
-    private static (int Code, string Out, string Err) Invoke(params string[] args)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        var code = Program.BuildRoot().Parse(args).Invoke(new InvocationConfiguration { Output = output, Error = error });
-        return (code, output.ToString(), error.ToString());
-    }
 
     private static JsonNode Case(string file, Func<JsonNode, bool> pick) =>
         JsonNode.Parse(File.ReadAllText(NanoVlm.Testing.Fixtures.Path("packing", file)))!["cases"]!.AsArray().First(c => pick(c!))!;

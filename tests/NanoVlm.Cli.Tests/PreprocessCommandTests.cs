@@ -9,6 +9,8 @@ using NanoVlm.Kernels.Tests;
 using NanoVlm.Loader.Images;
 using NanoVlm.Testing;
 
+using static NanoVlm.Cli.Tests.CliRunner;
+
 namespace NanoVlm.Cli.Tests;
 
 /// <summary><c>nanovlm preprocess</c> end to end, in-process: outputs vs the library and vs the Pillow/torchvision fixtures.</summary>
@@ -17,14 +19,6 @@ public sealed class PreprocessCommandTests : IDisposable
     private readonly string _dir = Directory.CreateTempSubdirectory("nanovlm-preprocess-").FullName;
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
-
-    private static (int Code, string Out, string Err) Invoke(params string[] args)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        var code = Program.BuildRoot().Parse(args).Invoke(new InvocationConfiguration { Output = output, Error = error });
-        return (code, output.ToString(), error.ToString());
-    }
 
     private string Out(string sub) => Path.Combine(_dir, sub);
 

@@ -2,6 +2,8 @@ using System.CommandLine;
 using NanoVlm.Loader.SampleData;
 using NanoVlm.Loader.Sources;
 
+using static NanoVlm.Cli.Tests.CliRunner;
+
 namespace NanoVlm.Cli.Tests;
 
 /// <summary><c>nanovlm sample-data</c> in-process.</summary>
@@ -10,14 +12,6 @@ public sealed class SampleDataCommandTests : IDisposable
     private readonly string _dir = Directory.CreateTempSubdirectory("nanovlm-sample-data-").FullName;
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
-
-    private static (int Code, string Out, string Err) Invoke(params string[] args)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        var code = Program.BuildRoot().Parse(args).Invoke(new InvocationConfiguration { Output = output, Error = error });
-        return (code, output.ToString(), error.ToString());
-    }
 
     [Fact]
     public void WritesParquetShardsThatReadBackAsTheGeneratedRows()

@@ -8,44 +8,22 @@ namespace NanoVlm.Loader.Sources;
 /// <c>{"images": ["rel/path.jpg", ...], "texts": [{"user": .., "assistant": ..}], "source": .., "relevance_ratings": [..], ..}</c>
 /// (ratings and source optional, entries may be null), image paths relative to the .jsonl file. Each file is a shard.
 /// </summary>
-/// <remarks>Rows are the non-blank lines counted from 0; <see cref="ReadShard"/> from a later row skips lines without
+/// <remarks>Rows are the non-blank lines counted from 0; <see cref="FileRowSource.ReadShard"/> from a later row skips lines without
 /// parsing them. A bad line (invalid JSON, wrong field type, missing <c>texts</c>, missing image file) raises a
 /// <see cref="DataSourceException"/> with the file, the row and the line number; a consumer that wants to skip the
 /// row can resume at <see cref="DataSourceException.Row"/> + 1. Each image file is read into its own array.</remarks>
-public sealed class JsonlRowSource : IRowSource
+public sealed class JsonlRowSource : FileRowSource
 {
-    private readonly string[] _shards;
 
     /// <summary>Reads the given .jsonl files in the given order.</summary>
     public JsonlRowSource(IEnumerable<string> shardPaths, string? name = null)
-    {
-        ArgumentNullException.ThrowIfNull(shardPaths);
-        _shards = [.. shardPaths];
-        if (_shards.Length == 0) throw new ArgumentException("at least one shard is required", nameof(shardPaths));
-        Name = name ?? Path.GetDirectoryName(_shards[0]) ?? _shards[0];
-    }
+        : base(shardPaths, name) { }
 
     /// <summary>Opens a .jsonl file, every .jsonl file in a folder, or a glob (sorted by path).</summary>
     public static JsonlRowSource Open(string path) => new(ShardPaths.Expand(path, ".jsonl"), path);
 
-    /// <inheritdoc/>
-    public string Name { get; }
-
-    /// <inheritdoc/>
-    public IReadOnlyList<string> Shards => _shards;
-
-    /// <inheritdoc/>
-    public IEnumerable<SourceRow> ReadShard(int shard, long startRow = 0, CancellationToken cancellationToken = default)
+    private protected override IEnumerable<SourceRow> Rows(string path, int shard, long startRow, CancellationToken cancellationToken)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(shard);
-        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(shard, _shards.Length);
-        ArgumentOutOfRangeException.ThrowIfNegative(startRow);
-        return Rows(shard, startRow, cancellationToken);
-    }
-
-    private IEnumerable<SourceRow> Rows(int shard, long startRow, CancellationToken cancellationToken)
-    {
-        var path = _shards[shard];
         var dir = Path.GetDirectoryName(Path.GetFullPath(path))!;
         using var reader = OpenText(path);
         long row = -1, lineNumber = 0;
@@ -110,8 +88,4 @@ public sealed class JsonlRowSource : IRowSource
                 column: $"images[{k}]", inner: e);
         }
     }
-
-    /// <summary>Nothing to release: each <see cref="ReadShard"/> enumeration owns and closes its file, so enumerations
-    /// of different shards (or the same one) may run concurrently on different threads.</summary>
-    public void Dispose() { }
 }

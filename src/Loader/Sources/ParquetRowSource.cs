@@ -10,49 +10,28 @@ namespace NanoVlm.Loader.Sources;
 /// </summary>
 /// <remarks>
 /// A shard is read one row group at a time, so memory is bounded by the largest row group; a
-/// <see cref="ReadShard"/> from a later row skips whole row groups using only the footer. Each image's bytes are the
+/// <see cref="FileRowSource.ReadShard"/> from a later row skips whole row groups using only the footer. Each image's bytes are the
 /// array Parquet.Net decodes the value into (one copy out of the page, none more). A missing <c>texts</c> column, a
 /// column of the wrong type, a file that is not parquet, a damaged footer or a damaged data page raise a
 /// <see cref="DataSourceException"/> naming the file, row group, row (when known) and column.
 /// </remarks>
-public sealed class ParquetRowSource : IRowSource
+public sealed class ParquetRowSource : FileRowSource
 {
-    private readonly string[] _shards;
 
     /// <summary>Reads the given shard files in the given order.</summary>
     /// <param name="shardPaths">Parquet files; at least one.</param>
     /// <param name="name">Name for reports; defaults to the first shard's folder.</param>
     public ParquetRowSource(IEnumerable<string> shardPaths, string? name = null)
-    {
-        ArgumentNullException.ThrowIfNull(shardPaths);
-        _shards = [.. shardPaths];
-        if (_shards.Length == 0) throw new ArgumentException("at least one shard is required", nameof(shardPaths));
-        Name = name ?? Path.GetDirectoryName(_shards[0]) ?? _shards[0];
-    }
+        : base(shardPaths, name) { }
 
     /// <summary>Opens a .parquet file, every .parquet file in a folder, or a glob such as <c>data/train-*.parquet</c>
     /// (sorted by path).</summary>
     /// <exception cref="FileNotFoundException">Nothing matches.</exception>
     public static ParquetRowSource Open(string path) => new(ShardPaths.Expand(path, ".parquet"), path);
 
-    /// <inheritdoc/>
-    public string Name { get; }
-
-    /// <inheritdoc/>
-    public IReadOnlyList<string> Shards => _shards;
-
-    /// <inheritdoc/>
-    public IEnumerable<SourceRow> ReadShard(int shard, long startRow = 0, CancellationToken cancellationToken = default)
+    private protected override IEnumerable<SourceRow> Rows(string path, int shard, long startRow, CancellationToken cancellationToken)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(shard);
-        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(shard, _shards.Length);
-        ArgumentOutOfRangeException.ThrowIfNegative(startRow);
-        return Rows(shard, startRow, cancellationToken);
-    }
-
-    private IEnumerable<SourceRow> Rows(int shard, long startRow, CancellationToken cancellationToken)
-    {
-        using var reader = ParquetShardReader.Open(_shards[shard], shard, cancellationToken);
+        using var reader = ParquetShardReader.Open(path, shard, cancellationToken);
         for (var g = 0; g < reader.RowGroupCount; g++)
         {
             // Row groups wholly before startRow are skipped from the footer alone, without decoding a page.
@@ -65,8 +44,4 @@ public sealed class ParquetRowSource : IRowSource
             }
         }
     }
-
-    /// <summary>Nothing to release: each <see cref="ReadShard"/> enumeration owns and closes its file, so enumerations
-    /// of different shards (or the same one) may run concurrently on different threads.</summary>
-    public void Dispose() { }
 }

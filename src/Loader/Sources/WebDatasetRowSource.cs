@@ -11,45 +11,22 @@ namespace NanoVlm.Loader.Sources;
 /// (one image) or <c>KEY.0.jpg</c>, <c>KEY.1.png</c>, ... (several, in index order). Other members are ignored.
 /// </summary>
 /// <remarks>Headers are parsed here (ustar with prefix, GNU long names, pax <c>path</c>). Each image is copied once
-/// out of the pipe into its own array. <see cref="ReadShard"/> from a later row skips earlier members' data without
+/// out of the pipe into its own array. <see cref="FileRowSource.ReadShard"/> from a later row skips earlier members' data without
 /// copying it. A damaged header, a shard cut short (including a missing end-of-archive marker) or a row without a
 /// <c>.json</c> member raises a <see cref="DataSourceException"/> naming the shard, row and member.</remarks>
-public sealed class WebDatasetRowSource : IRowSource
+public sealed class WebDatasetRowSource : FileRowSource
 {
     private static readonly string[] ImageExtensions = ["jpg", "jpeg", "png", "webp", "gif", "bmp"];
 
-    private readonly string[] _shards;
-
     /// <summary>Reads the given .tar files in the given order.</summary>
     public WebDatasetRowSource(IEnumerable<string> shardPaths, string? name = null)
-    {
-        ArgumentNullException.ThrowIfNull(shardPaths);
-        _shards = [.. shardPaths];
-        if (_shards.Length == 0) throw new ArgumentException("at least one shard is required", nameof(shardPaths));
-        Name = name ?? Path.GetDirectoryName(_shards[0]) ?? _shards[0];
-    }
+        : base(shardPaths, name) { }
 
     /// <summary>Opens a .tar file, every .tar file in a folder, or a glob (sorted by path).</summary>
     public static WebDatasetRowSource Open(string path) => new(ShardPaths.Expand(path, ".tar"), path);
 
-    /// <inheritdoc/>
-    public string Name { get; }
-
-    /// <inheritdoc/>
-    public IReadOnlyList<string> Shards => _shards;
-
-    /// <inheritdoc/>
-    public IEnumerable<SourceRow> ReadShard(int shard, long startRow = 0, CancellationToken cancellationToken = default)
+    private protected override IEnumerable<SourceRow> Rows(string path, int shard, long startRow, CancellationToken cancellationToken)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(shard);
-        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(shard, _shards.Length);
-        ArgumentOutOfRangeException.ThrowIfNegative(startRow);
-        return Rows(shard, startRow, cancellationToken);
-    }
-
-    private IEnumerable<SourceRow> Rows(int shard, long startRow, CancellationToken cancellationToken)
-    {
-        var path = _shards[shard];
         using var file = OpenFile(path);
         var pipe = PipeReader.Create(file, new StreamPipeReaderOptions(bufferSize: 1 << 16, minimumReadSize: 1 << 14, leaveOpen: true));
         try
@@ -171,8 +148,4 @@ public sealed class WebDatasetRowSource : IRowSource
             };
         }
     }
-
-    /// <summary>Nothing to release: each <see cref="ReadShard"/> enumeration owns and closes its file, so enumerations
-    /// of different shards (or the same one) may run concurrently on different threads.</summary>
-    public void Dispose() { }
 }
