@@ -57,9 +57,10 @@ public class TextPrepareBenchmarks
             _grids[i] = rng.Next(4) switch { 0 => [], 1 => [new ImageGrid(1, 1)], 2 => [new ImageGrid(2, 3)], _ => [new ImageGrid(1, 2), new ImageGrid(3, 4)] };
             _bareSegments[i] = [.. segs];
         }
-        // warm the BPE caches for both paths
-        Prepare();
+        // warm the BPE caches for every path; the re-tokenizing baseline must produce the same token count
+        int ours = Prepare(), theirs = NanovlmRetokenize();
         BareEncode();
+        if (ours != theirs) throw new InvalidOperationException($"Prepare produced {ours} tokens, nanoVLM's method {theirs}.");
     }
 
     /// <summary>Bare tokenizer calls on the same text.</summary>
@@ -80,6 +81,49 @@ public class TextPrepareBenchmarks
     {
         int n = 0;
         for (int i = 0; i < _samples.Length; i++) n += _prep.Prepare(_samples[i], _grids[i]).Length;
+        return n;
+    }
+
+    /// <summary>
+    /// nanoVLM's method (<c>VQADataset._prepare_inputs_and_loss_mask</c>): build the messages with the image string
+    /// prepended to the first user message, tokenize the templated conversation, then tokenize every message again
+    /// on its own to find the assistant spans; new lists for ids, mask and labels per sample. Same tokenizer, same
+    /// template (<see cref="ChatTemplate.Encode"/>), no quality filter (all ratings pass in this data set).
+    /// </summary>
+    [Benchmark(OperationsPerInvoke = Samples)]
+    public int NanovlmRetokenize()
+    {
+        int n = 0;
+        var template = _tok.ChatTemplate;
+        int prefix = template.AssistantPrefixLength;
+        var one = new ChatMessage[1];
+        for (int i = 0; i < _samples.Length; i++)
+        {
+            var texts = _samples[i].Texts!;
+            var messages = new List<ChatMessage>(texts.Count * 2);
+            foreach (var turn in texts)
+            {
+                messages.Add(new ChatMessage("user", turn.User!.Replace(ImageTokenString.ImageToken, "", StringComparison.Ordinal)));
+                messages.Add(new ChatMessage("assistant", turn.Assistant!.Replace(ImageTokenString.ImageToken, "", StringComparison.Ordinal)));
+            }
+            if (_grids[i].Length > 0)
+                messages[0] = messages[0] with { Content = ImageTokenString.Build(_grids[i]) + messages[0].Content };
+            int[] ids = template.Encode(messages);
+            var mask = new int[ids.Length];
+            int cursor = 0;
+            foreach (var m in messages)
+            {
+                one[0] = m;
+                int segLen = template.Encode(one).Length;
+                if (m.Role == "assistant")
+                    for (int k = cursor + prefix; k < Math.Min(cursor + segLen, mask.Length); k++) mask[k] = 1;
+                cursor += segLen;
+            }
+            var labels = new int[ids.Length];
+            for (int k = 0; k < ids.Length - 1; k++) labels[k] = mask[k + 1] != 0 ? ids[k + 1] : -100;
+            labels[^1] = -100;
+            n += ids.Length;
+        }
         return n;
     }
 
