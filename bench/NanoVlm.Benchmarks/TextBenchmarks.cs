@@ -21,6 +21,7 @@ public class TextPrepareBenchmarks
     private TextSample[] _samples = null!;
     private ImageGrid[][] _grids = null!;
     private string[][] _bareSegments = null!;
+    private string[][] _preparerSegments = null!;
 
     /// <summary>Which tokenizer: the built-in SentencePiece default, or a byte-level BPE (Qwen2.5's tokenizer.json).</summary>
     [Params("default", "qwen2_5")]
@@ -42,6 +43,7 @@ public class TextPrepareBenchmarks
         _samples = new TextSample[Samples];
         _grids = new ImageGrid[Samples][];
         _bareSegments = new string[Samples][];
+        _preparerSegments = new string[Samples][];
         for (int i = 0; i < Samples; i++)
         {
             int turns = 1 + rng.Next(3);
@@ -56,10 +58,21 @@ public class TextPrepareBenchmarks
             _samples[i] = new TextSample { Texts = texts, RelevanceRatings = Enumerable.Repeat<long?>(4, turns).ToArray() };
             _grids[i] = rng.Next(4) switch { 0 => [], 1 => [new ImageGrid(1, 1)], 2 => [new ImageGrid(2, 3)], _ => [new ImageGrid(1, 2), new ImageGrid(3, 4)] };
             _bareSegments[i] = [.. segs];
+            // The exact strings Prepare hands to the model (ChatML markers, image ids and "\n" come from caches):
+            // the first user message's "user\n" is cached when the sample has images.
+            var prep = new List<string>();
+            for (int t = 0; t < turns; t++)
+            {
+                prep.Add(t == 0 && _grids[i].Length > 0 ? texts[t].User! : "user\n" + texts[t].User);
+                prep.Add("assistant\n" + texts[t].Assistant);
+            }
+            _preparerSegments[i] = [.. prep];
         }
         // warm the BPE caches for every path; the re-tokenizing baseline must produce the same token count
         int ours = Prepare(), theirs = NanovlmRetokenize();
         BareEncode();
+        TokenizerOnly();
+        ReportAllocations();
         if (ours != theirs) throw new InvalidOperationException($"Prepare produced {ours} tokens, nanoVLM's method {theirs}.");
     }
 
@@ -73,6 +86,31 @@ public class TextPrepareBenchmarks
             foreach (var s in segs)
                 n += bare.EncodeToIds(s).Count;
         return n;
+    }
+
+    /// <summary>The model's <c>EncodeToIds</c> on exactly the strings <see cref="Prepare"/> hands to it: Prepare's
+    /// time and bytes minus these are its own.</summary>
+    [Benchmark(OperationsPerInvoke = Samples)]
+    public int TokenizerOnly()
+    {
+        int n = 0;
+        var bare = _tok.BaseTokenizer;
+        foreach (var segs in _preparerSegments)
+            foreach (var s in segs)
+                n += bare.EncodeToIds(s).Count;
+        return n;
+    }
+
+    /// <summary>Exact bytes per sample on this thread, printed to the log as <c>// allocated</c>.</summary>
+    private void ReportAllocations()
+    {
+        long a = GC.GetAllocatedBytesForCurrentThread();
+        Prepare();
+        long b = GC.GetAllocatedBytesForCurrentThread();
+        TokenizerOnly();
+        long c = GC.GetAllocatedBytesForCurrentThread();
+        Console.WriteLine($"// allocated per sample ({Tokenizer}, this thread): Prepare {(double)(b - a) / Samples:F1} B, " +
+            $"model EncodeToIds on the same strings {(double)(c - b) / Samples:F1} B, Prepare's own {(double)(b - a - (c - b)) / Samples:F1} B");
     }
 
     /// <summary>Full sample preparation.</summary>
