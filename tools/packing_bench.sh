@@ -4,6 +4,7 @@
 # with --write-items and read by both. Checks that the compat groups are identical, then prints a markdown table.
 #   tools/packing_bench.sh                 # sizes 1000 8192 32768
 #   SIZES="1000 8192" tools/packing_bench.sh
+#   OUT=/tmp/pb SIZES="1000 8192 32768 131072" tools/packing_bench.sh   # keep the JSON files; 131072 takes minutes in Python
 # plan_seconds is planning time only, measured inside each process (Python: time.perf_counter around the knapsack;
 # .NET: Stopwatch around Plan, first call of the process, so JIT is included). Warm .NET numbers: BenchmarkDotNet.
 set -euo pipefail
@@ -30,6 +31,7 @@ python3 - "$OUT" $SIZES <<'PY'
 import json, sys
 out, sizes = sys.argv[1], sys.argv[2:]
 load = lambda name: json.load(open(f"{out}/{name}"))
+fmt = lambda r: f"{r:,.0f}x" if r >= 10 else f"{r:.2f}x"
 print("| items | mode | packs | lower bound | fill | plan s (Python) | plan s (.NET, cold CLI) | speed-up | groups == Python |")
 print("|---:|---|---:|---:|---:|---:|---:|---:|:---:|")
 for n in sizes:
@@ -41,12 +43,12 @@ for n in sizes:
             p = load(f"{py}_{n}.json"); ps = p["stats"]
             same = "yes" if p["groups"] == c["groups"] else "NO"
             if same == "NO": print(f"MISMATCH at {n} {label}", file=sys.stderr)
-            speed = f"{ps['plan_seconds'] / max(s['plan_seconds'], 1e-9):,.0f}x"
+            speed = fmt(ps['plan_seconds'] / max(s['plan_seconds'], 1e-9))
             pyt = f"{ps['plan_seconds']:.4f}"
         else:
             same, speed = "n/a", ""
             base = load(f"{'py_plan' if 'offline' in label else 'py_stream'}_{n}.json")["stats"]
             pyt = ""
-            speed = f"{base['plan_seconds'] / max(s['plan_seconds'], 1e-9):,.0f}x vs Python nanoVLM"
+            speed = fmt(base['plan_seconds'] / max(s['plan_seconds'], 1e-9)) + " (vs Python nanoVLM)"
         print(f"| {n} | {label} | {s['packs']} | {s['lower_bound']} | {s['fill']:.4f} | {pyt} | {s['plan_seconds']:.4f} | {speed} | {same} |")
 PY

@@ -31,6 +31,9 @@ public class PackingStreamingBenchmarks
         PackAll();
         var s = _packer.Stats.Emitted;
         Console.WriteLine($"// fill {Planner}: {s.Fill:F4} ({s.Packs} packs, lower bound {s.LowerBound}, window 32768)");
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        PackAll();
+        Console.WriteLine($"// allocated per {Items} samples after warm-up (this thread) {Planner}: {GC.GetAllocatedBytesForCurrentThread() - before} B");
     }
 
     [Benchmark(OperationsPerInvoke = Items)]

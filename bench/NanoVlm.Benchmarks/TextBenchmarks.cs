@@ -21,6 +21,7 @@ public class TextPrepareBenchmarks
     private TextSample[] _samples = null!;
     private ImageGrid[][] _grids = null!;
     private string[][] _bareSegments = null!;
+    private string[][] _preparerSegments = null!;
 
     /// <summary>Which tokenizer: the built-in SentencePiece default, or a byte-level BPE (Qwen2.5's tokenizer.json).</summary>
     [Params("default", "qwen2_5")]
@@ -42,6 +43,7 @@ public class TextPrepareBenchmarks
         _samples = new TextSample[Samples];
         _grids = new ImageGrid[Samples][];
         _bareSegments = new string[Samples][];
+        _preparerSegments = new string[Samples][];
         for (int i = 0; i < Samples; i++)
         {
             int turns = 1 + rng.Next(3);
@@ -56,10 +58,22 @@ public class TextPrepareBenchmarks
             _samples[i] = new TextSample { Texts = texts, RelevanceRatings = Enumerable.Repeat<long?>(4, turns).ToArray() };
             _grids[i] = rng.Next(4) switch { 0 => [], 1 => [new ImageGrid(1, 1)], 2 => [new ImageGrid(2, 3)], _ => [new ImageGrid(1, 2), new ImageGrid(3, 4)] };
             _bareSegments[i] = [.. segs];
+            // The exact strings Prepare hands to the model (ChatML markers, image ids and "\n" come from caches):
+            // the first user message's "user\n" is cached when the sample has images.
+            var prep = new List<string>();
+            for (int t = 0; t < turns; t++)
+            {
+                prep.Add(t == 0 && _grids[i].Length > 0 ? texts[t].User! : "user\n" + texts[t].User);
+                prep.Add("assistant\n" + texts[t].Assistant);
+            }
+            _preparerSegments[i] = [.. prep];
         }
-        // warm the BPE caches for both paths
-        Prepare();
+        // warm the BPE caches for every path; the re-tokenizing baseline must produce the same token count
+        int ours = Prepare(), theirs = NanovlmRetokenize();
         BareEncode();
+        TokenizerOnly();
+        ReportAllocations();
+        if (ours != theirs) throw new InvalidOperationException($"Prepare produced {ours} tokens, nanoVLM's method {theirs}.");
     }
 
     /// <summary>Bare tokenizer calls on the same text.</summary>
@@ -74,12 +88,80 @@ public class TextPrepareBenchmarks
         return n;
     }
 
+    /// <summary>The model's <c>EncodeToIds</c> on exactly the strings <see cref="Prepare"/> hands to it: Prepare's
+    /// time and bytes minus these are its own.</summary>
+    [Benchmark(OperationsPerInvoke = Samples)]
+    public int TokenizerOnly()
+    {
+        int n = 0;
+        var bare = _tok.BaseTokenizer;
+        foreach (var segs in _preparerSegments)
+            foreach (var s in segs)
+                n += bare.EncodeToIds(s).Count;
+        return n;
+    }
+
+    /// <summary>Exact bytes per sample on this thread, printed to the log as <c>// allocated</c>.</summary>
+    private void ReportAllocations()
+    {
+        long a = GC.GetAllocatedBytesForCurrentThread();
+        Prepare();
+        long b = GC.GetAllocatedBytesForCurrentThread();
+        TokenizerOnly();
+        long c = GC.GetAllocatedBytesForCurrentThread();
+        Console.WriteLine($"// allocated per sample ({Tokenizer}, this thread): Prepare {(double)(b - a) / Samples:F1} B, " +
+            $"model EncodeToIds on the same strings {(double)(c - b) / Samples:F1} B, Prepare's own {(double)(b - a - (c - b)) / Samples:F1} B");
+    }
+
     /// <summary>Full sample preparation.</summary>
     [Benchmark(OperationsPerInvoke = Samples)]
     public int Prepare()
     {
         int n = 0;
         for (int i = 0; i < _samples.Length; i++) n += _prep.Prepare(_samples[i], _grids[i]).Length;
+        return n;
+    }
+
+    /// <summary>
+    /// nanoVLM's method (<c>VQADataset._prepare_inputs_and_loss_mask</c>): build the messages with the image string
+    /// prepended to the first user message, tokenize the templated conversation, then tokenize every message again
+    /// on its own to find the assistant spans; new lists for ids, mask and labels per sample. Same tokenizer, same
+    /// template (<see cref="ChatTemplate.Encode"/>), no quality filter (all ratings pass in this data set).
+    /// </summary>
+    [Benchmark(OperationsPerInvoke = Samples)]
+    public int NanovlmRetokenize()
+    {
+        int n = 0;
+        var template = _tok.ChatTemplate;
+        int prefix = template.AssistantPrefixLength;
+        var one = new ChatMessage[1];
+        for (int i = 0; i < _samples.Length; i++)
+        {
+            var texts = _samples[i].Texts!;
+            var messages = new List<ChatMessage>(texts.Count * 2);
+            foreach (var turn in texts)
+            {
+                messages.Add(new ChatMessage("user", turn.User!.Replace(ImageTokenString.ImageToken, "", StringComparison.Ordinal)));
+                messages.Add(new ChatMessage("assistant", turn.Assistant!.Replace(ImageTokenString.ImageToken, "", StringComparison.Ordinal)));
+            }
+            if (_grids[i].Length > 0)
+                messages[0] = messages[0] with { Content = ImageTokenString.Build(_grids[i]) + messages[0].Content };
+            int[] ids = template.Encode(messages);
+            var mask = new int[ids.Length];
+            int cursor = 0;
+            foreach (var m in messages)
+            {
+                one[0] = m;
+                int segLen = template.Encode(one).Length;
+                if (m.Role == "assistant")
+                    for (int k = cursor + prefix; k < Math.Min(cursor + segLen, mask.Length); k++) mask[k] = 1;
+                cursor += segLen;
+            }
+            var labels = new int[ids.Length];
+            for (int k = 0; k < ids.Length - 1; k++) labels[k] = mask[k + 1] != 0 ? ids[k + 1] : -100;
+            labels[^1] = -100;
+            n += ids.Length;
+        }
         return n;
     }
 
