@@ -129,10 +129,15 @@ public sealed class DataLoader : IAsyncEnumerable<Batch>, IEnumerable<Batch>, IA
     public int SlabCount => _pool.SlabCount;
 
     /// <summary>Reads the next batch; null at the end of a finite run. Throws the exception of a failed stage.</summary>
-    /// <param name="cancellationToken">Cancels the wait (and, through disposal, the loader).</param>
+    /// <param name="cancellationToken">Cancels the wait and stops every stage of the loader (which is then finished).</param>
     public async ValueTask<Batch?> ReadNextAsync(CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        if (cancellationToken.IsCancellationRequested)
+        {
+            try { _cts.Cancel(); } catch (ObjectDisposedException) { }
+            cancellationToken.ThrowIfCancellationRequested();
+        }
         EnsureStarted();
         if (_consumeSince != 0) _consume.Busy(_consumeSince);
         var waitStart = Stopwatch.GetTimestamp();
@@ -155,6 +160,12 @@ public sealed class DataLoader : IAsyncEnumerable<Batch>, IEnumerable<Batch>, IA
                 catch (Exception) when (_fault is not null)
                 {
                     ExceptionDispatchInfo.Throw(_fault);
+                    throw;
+                }
+                catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+                {
+                    // The consumer gave up: stop every stage now (the loader is finished; dispose it to reclaim slabs).
+                    try { _cts.Cancel(); } catch (ObjectDisposedException) { }
                     throw;
                 }
                 if (!more)
