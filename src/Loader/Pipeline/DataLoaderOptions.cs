@@ -62,8 +62,10 @@ public sealed record DataLoaderOptions
     /// <summary>A corrupt or undecodable image fails the run (true) instead of dropping its sample (false, default).</summary>
     public bool StrictImages { get; init; }
 
-    /// <summary>Pinned slabs (one per packed sequence); 0 means <see cref="BatchSize"/> × (<see cref="Workers"/> +
-    /// <see cref="OutputCapacity"/> + 1).</summary>
+    /// <summary>Pinned slabs (one per packed sequence); 0 means enough for every worker to build a batch while every
+    /// output slot is full and the consumer holds two batches: <see cref="BatchSize"/> × (<see cref="Workers"/> ×
+    /// (1 + ⌈<see cref="OutputCapacity"/> / <see cref="Workers"/>⌉) + 2). A smaller pool (or a consumer holding more
+    /// batches) can stall the loader.</summary>
     public int SlabPoolSize { get; init; }
 
     /// <summary>Batches waiting for the consumer (bounded channel).</summary>
@@ -76,7 +78,8 @@ public sealed record DataLoaderOptions
     public int EffectiveWindowTokens => WindowTokens > 0 ? WindowTokens : checked(LmMaxLength * 8);
 
     /// <summary>The effective slab count.</summary>
-    public int EffectiveSlabPoolSize => SlabPoolSize > 0 ? SlabPoolSize : BatchSize * (Workers + OutputCapacity + 1);
+    public int EffectiveSlabPoolSize => SlabPoolSize > 0 ? SlabPoolSize
+        : BatchSize * (Workers * (1 + (OutputCapacity + Workers - 1) / Workers) + 2);
 
     /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> when an option is out of range.</summary>
     public void Validate()
