@@ -101,6 +101,7 @@ internal sealed class LoaderCliOptions
             using var source = RowSources.Open(path);
             var corrupt = 0;
             using var loader = new DataLoader(source, options) { Log = m => { if (Interlocked.Increment(ref corrupt) <= 5) stderr.WriteLine($"warning: {m}"); } };
+            var allocStart = GC.GetTotalAllocatedBytes(precise: true);
             var sw = Stopwatch.StartNew();
             long batches = 0;
             double minFill = 1;
@@ -111,9 +112,10 @@ internal sealed class LoaderCliOptions
                 if (++batches == maxBatches) break;
             }
             var wall = sw.Elapsed.TotalSeconds;
+            var allocated = GC.GetTotalAllocatedBytes(precise: true) - allocStart;
             var c = loader.Counters;
             var prof = loader.Profile();
-            var report = new Report(path, batches, wall, c, prof, minFill);
+            var report = new Report(path, batches, wall, c, prof, minFill, batches == 0 ? 0 : allocated / batches);
             if (json) stdout.WriteLine(JsonSerializer.Serialize(report.ToJson(profile), new JsonSerializerOptions { WriteIndented = true }));
             else report.Print(stdout, profile);
             return 0;
@@ -127,7 +129,8 @@ internal sealed class LoaderCliOptions
 }
 
 /// <summary>What one loader run measured.</summary>
-internal sealed record Report(string Data, long Batches, double Seconds, LoaderCounters Counters, StageProfile Profile, double MinFill)
+internal sealed record Report(string Data, long Batches, double Seconds, LoaderCounters Counters, StageProfile Profile, double MinFill,
+    long AllocatedBytesPerBatch)
 {
     private double Per(long v) => Seconds <= 0 ? 0 : v / Seconds;
 
@@ -154,6 +157,7 @@ internal sealed record Report(string Data, long Batches, double Seconds, LoaderC
             ["padding_ratio"] = Math.Round(c.PaddingRatio, 4),
             ["filtered_ratio"] = Math.Round(c.FilteredRatio, 4),
             ["warnings"] = c.Warnings,
+            ["managed_bytes_allocated_per_batch"] = AllocatedBytesPerBatch,
         };
         if (withStages)
         {
@@ -179,6 +183,7 @@ internal sealed record Report(string Data, long Batches, double Seconds, LoaderC
         w.WriteLine($"  rows: {c.RowsRead} read = {c.SamplesEmitted} emitted + {c.Dropped} dropped + {c.InFlight} in flight (filtered_ratio {c.FilteredRatio:P2})");
         foreach (var r in Enum.GetValues<DropReason>())
             if (c.DroppedFor(r) > 0) w.WriteLine($"    dropped {r}: {c.DroppedFor(r)}");
+        w.WriteLine($"  managed allocation: {AllocatedBytesPerBatch / 1024.0:F1} KiB per batch (whole process, slabs excluded)");
         foreach (var warning in c.Warnings) w.WriteLine($"  warning: {warning}");
         if (withStages) ProfileCommand.PrintTable(w, Profile);
     }
