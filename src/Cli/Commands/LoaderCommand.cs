@@ -34,6 +34,12 @@ internal sealed class LoaderCliOptions
     {
         Description = "A .parquet/.jsonl/.tar file, a folder of them or a glob. Omitted: the built-in sample data (generated once into a cache folder).",
     };
+    public Option<string[]> Mix { get; } = new("--mix")
+    {
+        Description = "Add a mixture source PATH:WEIGHT (repeatable; e.g. --mix business.parquet:10 --mix general.parquet:1). " +
+            "With --data, that path joins with weight 1.",
+        AllowMultipleArgumentsPerToken = false,
+    };
     public Option<int> Batches { get; } = new("--batches") { Description = "Stop after this many batches (0 = until the data ends).", DefaultValueFactory = _ => 0 };
     public Option<bool> Json { get; } = new("--json") { Description = "Print one JSON object instead of text." };
     public Option<int> Workers { get; } = new("--workers") { Description = "Materialize workers.", DefaultValueFactory = _ => 2 };
@@ -53,7 +59,7 @@ internal sealed class LoaderCliOptions
     public void AddTo(Command c)
     {
         Planner.AcceptOnlyFromAmong("bfd", "nanovlm");
-        foreach (var opt in new Option[] { Data, Batches, Json, Workers, BatchSize, SeqLen, Window, Planner, Seed, Epochs, Rank, World, Strict, SplitSize, MaxSide, SampleRows })
+        foreach (var opt in new Option[] { Data, Mix, Batches, Json, Workers, BatchSize, SeqLen, Window, Planner, Seed, Epochs, Rank, World, Strict, SplitSize, MaxSide, SampleRows })
             c.Options.Add(opt);
     }
 
@@ -87,6 +93,22 @@ internal sealed class LoaderCliOptions
         return dir;
     }
 
+    private static (string Path, double Weight) ParseMix(string spec)
+    {
+        var at = spec.LastIndexOf(':');
+        if (at > 0 && double.TryParse(spec.AsSpan(at + 1), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var w) && w > 0)
+            return (spec[..at], w);
+        throw new ArgumentException($"--mix {spec}: expected PATH:WEIGHT with a positive weight.");
+    }
+
+    private sealed class CompositeDisposable(List<MixtureSource> sources) : IDisposable
+    {
+        public void Dispose()
+        {
+            foreach (var s in sources) s.Source.Dispose();
+        }
+    }
+
     public static int Run(ParseResult parse, LoaderCliOptions o, bool profile)
     {
         var stdout = parse.InvocationConfiguration.Output;
@@ -96,11 +118,17 @@ internal sealed class LoaderCliOptions
         {
             var options = o.Build(parse);
             options.Validate();
-            var path = parse.GetValue(o.Data) ?? SampleData(parse.GetValue(o.SampleRows), json ? TextWriter.Null : stdout);
+            var mixes = (parse.GetValue(o.Mix) ?? []).Select(ParseMix).ToList();
+            var data = parse.GetValue(o.Data);
+            if (data is not null || mixes.Count == 0)
+                mixes.Insert(0, (data ?? SampleData(parse.GetValue(o.SampleRows), json ? TextWriter.Null : stdout), 1.0));
+            var path = string.Join(" + ", mixes.Select(m => mixes.Count == 1 ? m.Path : $"{m.Path} (weight {m.Weight})"));
             var maxBatches = parse.GetValue(o.Batches);
-            using var source = RowSources.Open(path);
+            var sources = new List<MixtureSource>();
+            using var owned = new CompositeDisposable(sources);
+            foreach (var (p, w) in mixes) sources.Add(new MixtureSource(RowSources.Open(p), w));
             var corrupt = 0;
-            using var loader = new DataLoader(source, options) { Log = m => { if (Interlocked.Increment(ref corrupt) <= 5) stderr.WriteLine($"warning: {m}"); } };
+            using var loader = new DataLoader(sources, options) { Log = m => { if (Interlocked.Increment(ref corrupt) <= 5) stderr.WriteLine($"warning: {m}"); } };
             var allocStart = GC.GetTotalAllocatedBytes(precise: true);
             var sw = Stopwatch.StartNew();
             long batches = 0;
@@ -157,6 +185,7 @@ internal sealed record Report(string Data, long Batches, double Seconds, LoaderC
             ["padding_ratio"] = Math.Round(c.PaddingRatio, 4),
             ["filtered_ratio"] = Math.Round(c.FilteredRatio, 4),
             ["warnings"] = c.Warnings,
+            ["mixture_shares"] = c.MixtureShares,
             ["managed_bytes_allocated_per_batch"] = AllocatedBytesPerBatch,
         };
         if (withStages)
@@ -181,6 +210,8 @@ internal sealed record Report(string Data, long Batches, double Seconds, LoaderC
         w.WriteLine($"  throughput: {Per(c.SamplesEmitted):F1} samples/s, {Per(c.Tokens):F0} tokens/s, {Per(c.Images):F1} images/s, {Per(c.Bytes) / 1e6:F1} MB/s");
         w.WriteLine($"  fill: {1 - c.PaddingRatio:P2} (min {MinFill:P2}); images/sample {c.ImagesPerSample:F2}, tokens/sample {c.TokensPerSample:F1}");
         w.WriteLine($"  rows: {c.RowsRead} read = {c.SamplesEmitted} emitted + {c.Dropped} dropped + {c.InFlight} in flight (filtered_ratio {c.FilteredRatio:P2})");
+        if (c.EmittedPerSource.Count > 1)
+            w.WriteLine($"  mixture (emitted shares): {string.Join(", ", c.MixtureShares.Select(x => x.ToString("P2")))}");
         foreach (var r in Enum.GetValues<DropReason>())
             if (c.DroppedFor(r) > 0) w.WriteLine($"    dropped {r}: {c.DroppedFor(r)}");
         w.WriteLine($"  managed allocation: {AllocatedBytesPerBatch / 1024.0:F1} KiB per batch (whole process, slabs excluded)");
