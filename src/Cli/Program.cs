@@ -20,6 +20,8 @@ public static class Program
         yield return PackCommand.Create();
         yield return SampleDataCommand.Create();
         yield return PreprocessCommand.Create();
+        yield return LoaderCommand.Create();
+        yield return ProfileCommand.Create();
     }
 
     /// <summary>Runs the command line and returns the process exit code.</summary>

@@ -1,0 +1,74 @@
+using System.Buffers;
+using NanoVlm.Kernels;
+
+namespace NanoVlm.Loader.Pipeline.Internal;
+
+/// <summary>A row read from a source, its image bytes copied into pooled arrays (the row's buffers are reused).</summary>
+internal sealed class OwnedRow
+{
+    public required int SourceIndex { get; init; }
+    public required Sources.SourceRow Row { get; init; }
+    public required int Epoch { get; init; }
+    public required int ShardCursor { get; init; }
+    public required byte[][] ImageBuffers { get; init; }
+    public required int[] ImageLengths { get; init; }
+
+    public static OwnedRow Copy(int source, Sources.SourceRow row, int epoch, int cursor)
+    {
+        var n = row.Images.Count;
+        var buffers = new byte[n][];
+        var lengths = new int[n];
+        for (var i = 0; i < n; i++)
+        {
+            var src = row.Images[i].Span;
+            buffers[i] = ArrayPool<byte>.Shared.Rent(Math.Max(1, src.Length));
+            src.CopyTo(buffers[i]);
+            lengths[i] = src.Length;
+        }
+        return new OwnedRow { SourceIndex = source, Row = row, Epoch = epoch, ShardCursor = cursor, ImageBuffers = buffers, ImageLengths = lengths };
+    }
+
+    public ReadOnlySpan<byte> Image(int i) => ImageBuffers[i].AsSpan(0, ImageLengths[i]);
+
+    public string ImageName(int i) => $"{Row.ShardName} row {Row.Position.Row} image {i}";
+
+    public long ImageBytes => ImageLengths.Sum(l => (long)l);
+
+    public void ReturnBuffers()
+    {
+        for (var i = 0; i < ImageBuffers.Length; i++)
+        {
+            if (ImageBuffers[i] is { Length: > 0 } b) ArrayPool<byte>.Shared.Return(b);
+            ImageBuffers[i] = [];
+        }
+    }
+}
+
+/// <summary>A shaped sample waiting for its pack to be materialized: token ids and labels (never re-tokenized), the
+/// encoded image bytes (decoded once, by the materialize stage) and the geometry from the image headers.</summary>
+internal sealed class PendingSample
+{
+    public required OwnedRow Row { get; init; }
+    public required int[] Ids { get; init; }
+    public required int[] Labels { get; init; }
+    public required int Length { get; init; }
+    public required ImageGeometry[] Geometries { get; init; }
+
+    public SampleOrigin Origin => new(Row.SourceIndex, Row.Row.Position);
+
+    public void Return()
+    {
+        ArrayPool<int>.Shared.Return(Ids);
+        ArrayPool<int>.Shared.Return(Labels);
+        Row.ReturnBuffers();
+    }
+}
+
+/// <summary>The packs of one batch, in order, with the loader state after it.</summary>
+internal sealed record BatchPlan(long Index, PendingSample[][] Packs, LoaderState StateAfter)
+{
+    public void Return()
+    {
+        foreach (var p in Packs) foreach (var s in p) s.Return();
+    }
+}

@@ -1,0 +1,52 @@
+using NanoVlm.Loader.Pipeline;
+
+namespace NanoVlm.Loader.Tests.Pipeline;
+
+public sealed class ShardingAndMixtureTests
+{
+    private static MemorySource TextSource(int shards, int rows, int seed, string name)
+    {
+        var rng = new Random(seed);
+        return new MemorySource(name, Enumerable.Range(0, shards)
+            .Select(_ => (IReadOnlyList<RowSpec>)Enumerable.Range(0, rows).Select(_ => PipelineFixtures.TextRow(rng, 1, rng.Next(2, 10))).ToList())
+            .ToList());
+    }
+
+    [Theory(Timeout = 30_000)]
+    [InlineData(5, 3)] // shards dealt to ranks
+    [InlineData(2, 3)] // fewer shards than ranks: rows dealt to ranks
+    [InlineData(4, 1)]
+    public async Task RanksReadDisjointAndCompleteShares(int shards, int world)
+    {
+        var src = TextSource(shards, 13, 4, "t");
+        var all = new List<(int, long)>();
+        long rows = 0;
+        for (var rank = 0; rank < world; rank++)
+        {
+            await using var loader = new DataLoader(src, PipelineFixtures.Tiny with { Rank = rank, WorldSize = world });
+            await PipelineFixtures.ReadAll(loader, b => all.AddRange(b.Packs.SelectMany(p => p.Origins).Select(o => (o.Position.Shard, o.Position.Row))));
+            var c = loader.Counters;
+            Assert.Equal(0, c.Dropped);
+            Assert.Equal(0, c.InFlight);
+            rows += c.RowsRead;
+        }
+        Assert.Equal(src.TotalRows, rows);
+        Assert.Equal(src.TotalRows, all.Count);
+        Assert.Equal(src.TotalRows, all.Distinct().Count());
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task MixtureWeightsAreHonouredWithinTwoPercent()
+    {
+        using var business = TextSource(2, 400, 1, "business");
+        using var general = TextSource(2, 400, 2, "general");
+        var o = PipelineFixtures.Tiny with { Epochs = null, Workers = 1 };
+        await using var loader = new DataLoader([new MixtureSource(business, 10), new MixtureSource(general, 1)], o);
+        await PipelineFixtures.ReadAll(loader, _ => { }, max: 60);
+        var c = loader.Counters;
+        Assert.True(c.SamplesEmitted > 1000, $"{c.SamplesEmitted}");
+        Assert.InRange(c.MixtureShares[0], 10.0 / 11 - 0.02, 10.0 / 11 + 0.02);
+        var read = (double)c.RowsPerSource[0] / c.RowsRead;
+        Assert.InRange(read, 10.0 / 11 - 0.02, 10.0 / 11 + 0.02);
+    }
+}
