@@ -43,9 +43,9 @@ public sealed record DecodeFixture(string File, string Format, int Width, int He
     /// A decoder using <paramref name="backend"/>. <see cref="JpegBackend.TurboJpeg"/> throws (the test fails, it is
     /// not skipped) when libturbojpeg.so.0 is missing: CI installs libturbojpeg0 (.ci/run).
     /// </summary>
-    public static ImageDecoder Decoder(JpegBackend backend, long maxPixels = ImageDecoderOptions.DefaultMaxPixels)
+    public static ImageDecoder Decoder(JpegBackend backend)
     {
-        var d = new ImageDecoder(new ImageDecoderOptions { JpegDecoder = backend, MaxPixels = maxPixels });
+        var d = new ImageDecoder(new ImageDecoderOptions { JpegDecoder = backend });
         if (backend != JpegBackend.Auto) Assert.Equal(backend, d.JpegBackend);
         return d;
     }
