@@ -13,17 +13,32 @@ namespace NanoVlm.Loader.Images;
 /// Every failure on bad input is an <see cref="ImageDecodeException"/> naming the input and the
 /// <see cref="ImageDecodeFailure"/>; a truncated or corrupt image is never returned as a partial success.
 /// The header is probed first (<see cref="ImageProbe"/>), so size limits are enforced before any pixel is decoded.
+/// JPEGs are decoded with the system TurboJPEG library when it is installed (<see cref="JpegBackend"/>), everything
+/// else with SkiaSharp.
 /// </remarks>
 public sealed class ImageDecoder
 {
     /// <summary>Creates a decoder.</summary>
     /// <param name="options">Limits; null for <see cref="ImageDecoderOptions.Default"/>.</param>
-    /// <exception cref="ArgumentOutOfRangeException"><see cref="ImageDecoderOptions.MaxPixels"/> is not positive.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><see cref="ImageDecoderOptions.MaxPixels"/> is not positive, or
+    /// <see cref="ImageDecoderOptions.JpegDecoder"/> is not a defined value.</exception>
+    /// <exception cref="DllNotFoundException"><see cref="ImageDecoderOptions.JpegDecoder"/> (or, for
+    /// <see cref="JpegBackend.Auto"/>, the environment variable <c>NANOVLM_JPEG_DECODER</c>) asks for
+    /// <see cref="JpegBackend.TurboJpeg"/> and <c>libturbojpeg.so.0</c> cannot be loaded.</exception>
     public ImageDecoder(ImageDecoderOptions? options = null)
     {
         Options = options ?? ImageDecoderOptions.Default;
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(Options.MaxPixels, nameof(options));
+        JpegBackend = Resolve(Options.JpegDecoder);
     }
+
+    /// <summary>True when the system TurboJPEG library (<c>libturbojpeg.so.0</c>, Debian package <c>libturbojpeg0</c>)
+    /// loads; probed once, on first use.</summary>
+    public static bool IsTurboJpegAvailable => TurboJpeg.IsAvailable;
+
+    /// <summary>The JPEG decoder this instance uses: <see cref="JpegBackend.TurboJpeg"/> or <see cref="JpegBackend.Skia"/>
+    /// (never <see cref="JpegBackend.Auto"/>).</summary>
+    public JpegBackend JpegBackend { get; }
 
     /// <summary>A shared decoder with the default options.</summary>
     public static ImageDecoder Default { get; } = new();
@@ -98,16 +113,49 @@ public sealed class ImageDecoder
         return header;
     }
 
-    private static void DecodeCore(ReadOnlySpan<byte> data, in ImageHeader header, Span<byte> destination, string name)
+    private void DecodeCore(ReadOnlySpan<byte> data, in ImageHeader header, Span<byte> destination, string name)
     {
         if (header.Format == ImageFormat.Png && header.BitsPerSample == 16 && header.Components == 1)
         {
             PngGray16Decoder.Decode(data, header, destination, name); // Pillow mode "I": see PngGray16Decoder
+            return;
         }
-        else
+        string? turboError = null;
+        if (header.Format == ImageFormat.Jpeg && JpegBackend == JpegBackend.TurboJpeg)
+        {
+            TurboJpeg.Result r = TurboJpeg.TryDecode(data, header, destination, out turboError);
+            if (r == TurboJpeg.Result.Decoded) return;
+        }
+        try
         {
             SkiaRgb8Decoder.Decode(data, header, destination, name);
         }
+        catch (ImageDecodeException e) when (turboError is not null)
+        {
+            e.Data["TurboJpeg"] = turboError; // the verdict is SkiaSharp's; TurboJPEG's message rides along
+            throw;
+        }
+    }
+
+    private static JpegBackend Resolve(JpegBackend requested)
+    {
+        if (requested == JpegBackend.Auto)
+        {
+            string? env = Environment.GetEnvironmentVariable("NANOVLM_JPEG_DECODER");
+            if (string.Equals(env, "skia", StringComparison.OrdinalIgnoreCase)) return JpegBackend.Skia;
+            if (string.Equals(env, "turbojpeg", StringComparison.OrdinalIgnoreCase)) requested = JpegBackend.TurboJpeg;
+            else return TurboJpeg.IsAvailable ? JpegBackend.TurboJpeg : JpegBackend.Skia;
+        }
+        if (requested == JpegBackend.TurboJpeg && !TurboJpeg.IsAvailable)
+        {
+            throw new DllNotFoundException(
+                $"JpegBackend.TurboJpeg needs {TurboJpeg.LibraryName} (Debian/Ubuntu: apt-get install libturbojpeg0)");
+        }
+        if (requested is not (JpegBackend.TurboJpeg or JpegBackend.Skia))
+        {
+            throw new ArgumentOutOfRangeException(nameof(requested), requested, "not a JpegBackend value");
+        }
+        return requested;
     }
 
     private static void CheckComplete(ReadOnlySpan<byte> data, in ImageHeader header, string name)

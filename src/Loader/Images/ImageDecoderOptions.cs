@@ -26,4 +26,10 @@ public sealed record ImageDecoderOptions
     /// accepts (it raises only above 2 × <see cref="PillowMaxImagePixels"/>).
     /// </summary>
     public long MaxPixels { get; init; } = DefaultMaxPixels;
+
+    /// <summary>
+    /// The JPEG decoder: <see cref="JpegBackend.Auto"/> (the default) uses the system TurboJPEG library when it is
+    /// installed and SkiaSharp otherwise; <see cref="ImageDecoder.JpegBackend"/> says which one a decoder uses.
+    /// </summary>
+    public JpegBackend JpegDecoder { get; init; } = JpegBackend.Auto;
 }

@@ -9,6 +9,11 @@ public class DecodeErrorTests
 
     public static TheoryData<string> AllFiles => DecodeFixture.Files(_ => true);
 
+    /// <summary>Every fixture; JPEGs once per JPEG decoder.</summary>
+    public static TheoryData<string, JpegBackend> AllFilesByBackend => DecodeFixture.FilesByBackend(_ => true);
+
+    public static TheoryData<string> JpegFiles => DecodeFixture.Files(f => f.Format == "JPEG");
+
     private static ImageDecodeException Fails(byte[] data, ImageDecoder? decoder = null)
     {
         decoder ??= ImageDecoder.Default;
@@ -66,35 +71,41 @@ public class DecodeErrorTests
 
     /// <summary>Fixtures large enough that cutting at 50..90% removes pixel rows (in tiny PNGs the cut may only hit the
     /// zlib checksum or IEND, which Pillow accepts too).</summary>
-    public static TheoryData<string> LargerFiles => DecodeFixture.Files(f => new FileInfo(NanoVlm.Testing.Fixtures.Path("decode", f.File)).Length >= 500);
+    public static TheoryData<string, JpegBackend> LargerFiles =>
+        DecodeFixture.FilesByBackend(f => new FileInfo(NanoVlm.Testing.Fixtures.Path("decode", f.File)).Length >= 500);
 
     [Theory]
     [MemberData(nameof(LargerFiles))]
-    public void TruncatedPixelData_IsTruncatedNotGarbage(string file)
+    public void TruncatedPixelData_IsTruncatedNotGarbage(string file, JpegBackend backend)
     {
         byte[] enc = DecodeFixture.Get(file).Encoded();
         ImageHeader h = ImageProbe.Probe(enc, file);
+        ImageDecoder decoder = DecodeFixture.Decoder(backend);
         foreach (double frac in new[] { 0.5, 0.75, 0.9 })
         {
             int n = (int)(enc.Length * frac);
             if (h.Format == ImageFormat.Bmp && n < 54) continue;
-            var e = Fails(enc[..n]);
+            var e = Fails(enc[..n], decoder);
             Assert.Equal(ImageDecodeFailure.Truncated, e.Reason);
         }
     }
 
     [Theory]
-    [InlineData("jpeg_420_37x23.jpg")]
-    [InlineData("jpeg_progressive_37x23.jpg")]
-    public void Jpeg_WithoutEoi_IsTruncated_LikePillow(string file)
+    [InlineData("jpeg_420_37x23.jpg", JpegBackend.Skia)]
+    [InlineData("jpeg_420_37x23.jpg", JpegBackend.TurboJpeg)]
+    [InlineData("jpeg_progressive_37x23.jpg", JpegBackend.Skia)]
+    [InlineData("jpeg_progressive_37x23.jpg", JpegBackend.TurboJpeg)]
+    public void Jpeg_WithoutEoi_IsTruncated_LikePillow(string file, JpegBackend backend)
     {
         // Pillow 9.4: "image file is truncated" when the last 1 or 2 bytes (the EOI marker) are missing.
         byte[] enc = DecodeFixture.Get(file).Encoded();
-        Assert.Equal(ImageDecodeFailure.Truncated, Fails(enc[..^2]).Reason);
-        Assert.Equal(ImageDecodeFailure.Truncated, Fails(enc[..^1]).Reason);
+        ImageDecoder decoder = DecodeFixture.Decoder(backend);
+        Assert.Equal(ImageDecodeFailure.Truncated, Fails(enc[..^2], decoder).Reason);
+        Assert.Equal(ImageDecodeFailure.Truncated, Fails(enc[..^1], decoder).Reason);
         // Trailing garbage after EOI is fine (Pillow stops at EOI).
-        using DecodedImage img = ImageDecoder.Default.DecodeRgb8([.. enc, 1, 2, 3, 0xFF], file);
-        Assert.Equal(ImageDecoder.Default.DecodeRgb8(enc, file).Pixels.ToArray(), img.Pixels.ToArray());
+        using DecodedImage img = decoder.DecodeRgb8([.. enc, 1, 2, 3, 0xFF], file);
+        using DecodedImage clean = decoder.DecodeRgb8(enc, file);
+        Assert.Equal(clean.Pixels.ToArray(), img.Pixels.ToArray());
     }
 
     [Fact]
@@ -120,10 +131,11 @@ public class DecodeErrorTests
     /// its header promises) or throws ImageDecodeException — never another exception type, never a crash.
     /// </summary>
     [Theory]
-    [MemberData(nameof(AllFiles))]
-    public void Fuzz_MutatedInputs_DecodeOrThrowImageDecodeException(string file)
+    [MemberData(nameof(AllFilesByBackend))]
+    public void Fuzz_MutatedInputs_DecodeOrThrowImageDecodeException(string file, JpegBackend backend)
     {
         byte[] original = DecodeFixture.Get(file).Encoded();
+        ImageDecoder decoder = DecodeFixture.Decoder(backend);
         var rng = new Random(file.GetHashCode(StringComparison.Ordinal) ^ 12345);
         // NANOVLM_FUZZ_ITERATIONS raises the count for a longer local run (default 150 per fixture).
         int iterations = int.TryParse(Environment.GetEnvironmentVariable("NANOVLM_FUZZ_ITERATIONS"), out int n) ? n : 150;
@@ -133,7 +145,7 @@ public class DecodeErrorTests
             byte[] data = Mutate(original, rng);
             try
             {
-                using DecodedImage img = ImageDecoder.Default.DecodeRgb8(data, "fuzz");
+                using DecodedImage img = decoder.DecodeRgb8(data, "fuzz");
                 ImageHeader h = ImageProbe.Probe(data, "fuzz");
                 Assert.Equal(h.Rgb8ByteCount, img.Length);
                 ok++;
@@ -147,6 +159,42 @@ public class DecodeErrorTests
         }
         Assert.Equal(iterations, ok + failed);
         Assert.True(failed > 0, "no mutation was rejected: the fuzzer is not mutating");
+    }
+
+    /// <summary>
+    /// The same mutated JPEGs through both decoders give the same verdict: the same pixels, or a failure with the same
+    /// reason. TurboJPEG hands every input it warns about or rejects to the SkiaSharp path, so corrupt-data handling is
+    /// SkiaSharp's; what this checks is that inputs TurboJPEG decodes cleanly are the ones SkiaSharp decodes, to the same bytes.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(JpegFiles))]
+    public void Fuzz_TurboJpegAndSkia_GiveTheSameVerdict(string file)
+    {
+        byte[] original = DecodeFixture.Get(file).Encoded();
+        ImageDecoder turbo = DecodeFixture.Decoder(JpegBackend.TurboJpeg), skia = DecodeFixture.Decoder(JpegBackend.Skia);
+        var rng = new Random(file.GetHashCode(StringComparison.Ordinal) ^ 777);
+        int iterations = int.TryParse(Environment.GetEnvironmentVariable("NANOVLM_FUZZ_ITERATIONS"), out int n) ? n : 150;
+        var mismatches = new List<string>();
+        for (int iter = 0; iter < iterations; iter++)
+        {
+            byte[] data = Mutate(original, rng);
+            string a = Verdict(turbo, data), b = Verdict(skia, data);
+            if (a != b) mismatches.Add($"iteration {iter}: TurboJPEG {a}, SkiaSharp {b}");
+        }
+        Assert.True(mismatches.Count == 0, string.Join("\n", mismatches));
+    }
+
+    private static string Verdict(ImageDecoder decoder, byte[] data)
+    {
+        try
+        {
+            using DecodedImage img = decoder.DecodeRgb8(data, "fuzz");
+            return "ok " + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(img.Pixels));
+        }
+        catch (ImageDecodeException e)
+        {
+            return e.Reason.ToString();
+        }
     }
 
     private static byte[] Mutate(byte[] src, Random rng)

@@ -1,4 +1,5 @@
 using System.Globalization;
+using NanoVlm.Loader.Images;
 using NanoVlm.Testing;
 
 namespace NanoVlm.Loader.Tests.Images;
@@ -15,6 +16,39 @@ public sealed record DecodeFixture(string File, string Format, int Width, int He
     public byte[] PillowRgb() => System.IO.File.ReadAllBytes(Fixtures.Path("decode", Path.ChangeExtension(File, ".rgb")));
 
     public static DecodeFixture Get(string file) => All.Single(f => f.File == file);
+
+    /// <summary>
+    /// (file, backend): every JPEG once per JPEG decoder (<see cref="JpegBackend.Skia"/> and
+    /// <see cref="JpegBackend.TurboJpeg"/>), every other file once with <see cref="JpegBackend.Auto"/>.
+    /// </summary>
+    public static TheoryData<string, JpegBackend> FilesByBackend(Func<DecodeFixture, bool> where)
+    {
+        var data = new TheoryData<string, JpegBackend>();
+        foreach (DecodeFixture f in All.Where(where))
+        {
+            if (f.Format == "JPEG")
+            {
+                data.Add(f.File, JpegBackend.Skia);
+                data.Add(f.File, JpegBackend.TurboJpeg);
+            }
+            else
+            {
+                data.Add(f.File, JpegBackend.Auto);
+            }
+        }
+        return data;
+    }
+
+    /// <summary>
+    /// A decoder using <paramref name="backend"/>. <see cref="JpegBackend.TurboJpeg"/> throws (the test fails, it is
+    /// not skipped) when libturbojpeg.so.0 is missing: CI installs libturbojpeg0 (.ci/run).
+    /// </summary>
+    public static ImageDecoder Decoder(JpegBackend backend)
+    {
+        var d = new ImageDecoder(new ImageDecoderOptions { JpegDecoder = backend });
+        if (backend != JpegBackend.Auto) Assert.Equal(backend, d.JpegBackend);
+        return d;
+    }
 
     public static TheoryData<string> Files(Func<DecodeFixture, bool> where)
     {

@@ -11,6 +11,9 @@ public class DecodeParityTests
 
     public static TheoryData<string> AllFiles => DecodeFixture.Files(_ => true);
 
+    /// <summary>Every fixture; JPEGs once per JPEG decoder.</summary>
+    public static TheoryData<string, JpegBackend> AllFilesByBackend => DecodeFixture.FilesByBackend(_ => true);
+
     [Fact]
     public void Manifest_CoversEveryFormatAndPillowMode()
     {
@@ -30,13 +33,13 @@ public class DecodeParityTests
         Assert.Equal(f.Sha256, Convert.ToHexStringLower(SHA256.HashData(rgb)));
     }
 
-    /// <summary>Every fixture, every format and mode (JPEG included): byte-identical to Pillow.</summary>
+    /// <summary>Every fixture, every format and mode (JPEG included, with both JPEG decoders): byte-identical to Pillow.</summary>
     [Theory]
-    [MemberData(nameof(AllFiles))]
-    public void DecodeRgb8_Pooled_IsByteIdenticalToPillow(string file)
+    [MemberData(nameof(AllFilesByBackend))]
+    public void DecodeRgb8_Pooled_IsByteIdenticalToPillow(string file, JpegBackend backend)
     {
         var f = DecodeFixture.Get(file);
-        using DecodedImage img = ImageDecoder.Default.DecodeRgb8(f.Encoded(), file);
+        using DecodedImage img = DecodeFixture.Decoder(backend).DecodeRgb8(f.Encoded(), file);
         Assert.Equal((f.Width, f.Height), (img.Width, img.Height));
         Assert.Equal(f.Width * f.Height * 3, img.Length);
         if (f.HasRgb)
@@ -48,15 +51,16 @@ public class DecodeParityTests
     }
 
     [Theory]
-    [MemberData(nameof(AllFiles))]
-    public void DecodeRgb8_IntoCallerSpan_IsByteIdenticalToPillowAndLeavesTheTailAlone(string file)
+    [MemberData(nameof(AllFilesByBackend))]
+    public void DecodeRgb8_IntoCallerSpan_IsByteIdenticalToPillowAndLeavesTheTailAlone(string file, JpegBackend backend)
     {
         var f = DecodeFixture.Get(file);
         byte[] encoded = f.Encoded();
-        ImageHeader h = ImageDecoder.Default.ProbeChecked(encoded, file);
+        ImageDecoder decoder = DecodeFixture.Decoder(backend);
+        ImageHeader h = decoder.ProbeChecked(encoded, file);
         var dst = new byte[h.Rgb8ByteCount + 7];
         dst.AsSpan().Fill(0xA5);
-        ImageHeader got = ImageDecoder.Default.DecodeRgb8(encoded, dst, file);
+        ImageHeader got = decoder.DecodeRgb8(encoded, dst, file);
         Assert.Equal(h, got);
         Assert.Equal(f.Sha256, Convert.ToHexStringLower(SHA256.HashData(dst.AsSpan(0, (int)h.Rgb8ByteCount))));
         Assert.All(dst[(int)h.Rgb8ByteCount..], b => Assert.Equal(0xA5, b));
@@ -80,9 +84,10 @@ public class DecodeParityTests
     }
 
     [Theory]
-    [InlineData("png_gama_chrm_37x23.png", "png_rgb_37x23.png")]
-    [InlineData("jpeg_icc_linear_37x23.jpg", "jpeg_exif_rotated_37x23.jpg")]
-    public void ColourProfiles_AreIgnored_LikePillowConvert(string withProfile, string samePixelsWithout)
+    [InlineData("png_gama_chrm_37x23.png", "png_rgb_37x23.png", JpegBackend.Auto)]
+    [InlineData("jpeg_icc_linear_37x23.jpg", "jpeg_exif_rotated_37x23.jpg", JpegBackend.Skia)]
+    [InlineData("jpeg_icc_linear_37x23.jpg", "jpeg_exif_rotated_37x23.jpg", JpegBackend.TurboJpeg)]
+    public void ColourProfiles_AreIgnored_LikePillowConvert(string withProfile, string samePixelsWithout, JpegBackend backend)
     {
         // The profiled file has the same stored pixels as its twin; a colour-managed decode would change them.
         var f = DecodeFixture.Get(withProfile);
@@ -91,7 +96,7 @@ public class DecodeParityTests
         {
             Assert.False(codec.Info.ColorSpace is null || codec.Info.ColorSpace.IsSrgb, "the profile is not seen as non-sRGB");
         }
-        using DecodedImage img = ImageDecoder.Default.DecodeRgb8(f.Encoded(), withProfile);
+        using DecodedImage img = DecodeFixture.Decoder(backend).DecodeRgb8(f.Encoded(), withProfile);
         Assert.True(img.Pixels.SequenceEqual(f.PillowRgb()));
     }
 
@@ -119,8 +124,10 @@ public class DecodeParityTests
         Assert.True(semi, "no semi-transparent pixel with colour above its alpha");
     }
 
-    [Fact]
-    public void ExifOrientation_IsNotApplied()
+    [Theory]
+    [InlineData(JpegBackend.Skia)]
+    [InlineData(JpegBackend.TurboJpeg)]
+    public void ExifOrientation_IsNotApplied(JpegBackend backend)
     {
         var f = DecodeFixture.Get("jpeg_exif_rotated_37x23.jpg");
         byte[] encoded = f.Encoded();
@@ -128,30 +135,69 @@ public class DecodeParityTests
         {
             Assert.Equal(SKEncodedOrigin.RightTop, codec.EncodedOrigin); // orientation 6 is really in the file
         }
-        using DecodedImage img = ImageDecoder.Default.DecodeRgb8(encoded, f.File);
+        using DecodedImage img = DecodeFixture.Decoder(backend).DecodeRgb8(encoded, f.File);
         Assert.Equal((37, 23), (img.Width, img.Height));
         Assert.True(img.Pixels.SequenceEqual(f.PillowRgb()));
     }
 
     /// <summary>
     /// Steady state of the caller-span path: the only managed allocations are SkiaSharp's wrapper objects (SKData,
-    /// SKMemoryStream, SKCodec and their dispose bookkeeping, about 1.4 KB); nothing proportional to the image.
+    /// SKMemoryStream, SKCodec and their dispose bookkeeping, about 1.4 KB); nothing proportional to the image. The
+    /// TurboJPEG path allocates nothing at all, which also proves the JPEG really went through TurboJPEG.
     /// </summary>
     [Theory]
-    [InlineData("jpeg_420_q90_640x480.jpg")]
-    [InlineData("png_rgb_513x7.png")]
-    [InlineData("gif_trns_31x19.gif")]
-    [InlineData("png_l16_11x9.png")]
-    public void DecodeIntoSpan_SteadyStateAllocations_AreSmallAndSizeIndependent(string file)
+    [InlineData("jpeg_420_q90_640x480.jpg", JpegBackend.Skia, 2560)]
+    [InlineData("jpeg_420_q90_640x480.jpg", JpegBackend.TurboJpeg, 0)]
+    [InlineData("jpeg_420_q30_progressive_641x479.jpg", JpegBackend.TurboJpeg, 0)]
+    [InlineData("jpeg_gray_37x23.jpg", JpegBackend.TurboJpeg, 0)]
+    [InlineData("png_rgb_513x7.png", JpegBackend.Auto, 2560)]
+    [InlineData("gif_trns_31x19.gif", JpegBackend.Auto, 2560)]
+    [InlineData("png_l16_11x9.png", JpegBackend.Auto, 2560)]
+    public void DecodeIntoSpan_SteadyStateAllocations_AreSmallAndSizeIndependent(string file, JpegBackend backend, int limit)
     {
         byte[] enc = DecodeFixture.Get(file).Encoded();
+        ImageDecoder decoder = DecodeFixture.Decoder(backend);
         var dst = new byte[ImageProbe.Probe(enc, file).Rgb8ByteCount];
-        for (int i = 0; i < 3; i++) ImageDecoder.Default.DecodeRgb8(enc, dst, file);
+        for (int i = 0; i < 3; i++) decoder.DecodeRgb8(enc, dst, file);
         long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 10; i++) ImageDecoder.Default.DecodeRgb8(enc, dst, file);
+        for (int i = 0; i < 10; i++) decoder.DecodeRgb8(enc, dst, file);
         long perImage = (GC.GetAllocatedBytesForCurrentThread() - before) / 10;
         // 16-bit gray PNG uses ZLibStream (about 0.5 KB more); everything else is SkiaSharp's wrappers.
-        Assert.True(perImage <= 2560, $"{file}: {perImage} B per decode");
+        Assert.True(perImage <= limit, $"{file}: {perImage} B per decode");
+    }
+
+    /// <summary>The default decoder uses TurboJPEG exactly when the library loads (and no environment override is set).</summary>
+    [Fact]
+    public void DefaultDecoder_UsesTurboJpeg_WhenTheLibraryIsInstalled()
+    {
+        if (Environment.GetEnvironmentVariable("NANOVLM_JPEG_DECODER") is { Length: > 0 }) return;
+        Assert.Equal(ImageDecoder.IsTurboJpegAvailable ? JpegBackend.TurboJpeg : JpegBackend.Skia, ImageDecoder.Default.JpegBackend);
+        Assert.Equal(JpegBackend.Skia, new ImageDecoder(new ImageDecoderOptions { JpegDecoder = JpegBackend.Skia }).JpegBackend);
+        Assert.Throws<ArgumentOutOfRangeException>(() => new ImageDecoder(new ImageDecoderOptions { JpegDecoder = (JpegBackend)7 }));
+    }
+
+    /// <summary>
+    /// CMYK/YCCK JPEGs stay on the SkiaSharp path under TurboJPEG (same bytes as Pillow either way), and the
+    /// TurboJPEG decoder is thread-safe with its per-thread handles.
+    /// </summary>
+    [Fact]
+    public void TurboJpeg_IsThreadSafe_AndMatchesSkiaOnEveryJpegFixture()
+    {
+        var jpegs = DecodeFixture.All.Where(f => f.Format == "JPEG").Select(f => (f.File, f.Encoded())).ToArray();
+        ImageDecoder turbo = DecodeFixture.Decoder(JpegBackend.TurboJpeg), skia = DecodeFixture.Decoder(JpegBackend.Skia);
+        var expected = jpegs.Select(j =>
+        {
+            using DecodedImage d = skia.DecodeRgb8(j.Item2, j.File);
+            return d.Pixels.ToArray();
+        }).ToArray();
+        int failures = 0;
+        Parallel.For(0, jpegs.Length * 8, new ParallelOptions { MaxDegreeOfParallelism = 8 }, i =>
+        {
+            var (file, enc) = jpegs[i % jpegs.Length];
+            using DecodedImage img = turbo.DecodeRgb8(enc, file);
+            if (!img.Pixels.SequenceEqual(expected[i % jpegs.Length])) Interlocked.Increment(ref failures);
+        });
+        Assert.Equal(0, failures);
     }
 
     [Fact]
