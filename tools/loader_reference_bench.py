@@ -58,7 +58,18 @@ def seed_worker(worker_id):  # train.py, verbatim
     random.seed(worker_seed)
 
 
+def use_current_torchvision_antialias():
+    """nanoVLM targets torchvision >= 0.17, where tensor resize antialiases by default; Debian's 0.14 does not. So that
+    the reference computes (and pays for) the same global tile as nanoVLM and as SPEC.md, GlobalAndSplitImages'
+    resize(x, [p, p]) is given antialias=True here, leaving the ported module verbatim."""
+    import functools
+    import data.custom_transforms as ct
+    ct.resize = functools.partial(ct.resize, antialias=True)
+
+
 def build_loader(args, tokenizer_path):
+    if args.global_antialias:
+        use_current_torchvision_antialias()
     vlm_cfg = config.VLMConfig()
     train_cfg = config.TrainConfig()
     if args.batch_size is not None:
@@ -112,7 +123,7 @@ def build_loader(args, tokenizer_path):
 
 def batch_stats(batch):
     am = batch["attention_mask"]
-    samples = int(((am[:, :-1] == 1) & (am[:, 1:] == 0)).sum()) + int((am[:, -1] == 1).sum())
+    samples = int(((am[:, :-1] == 1) & (am[:, 1:] == 0)).sum())
     tokens = int(am.sum())
     images = sum(len(seq_imgs) for seq_imgs in batch["images"])
     tiles = sum(int(t.shape[0]) for seq_imgs in batch["images"] for t in seq_imgs)
@@ -153,6 +164,8 @@ def main():
     ap.add_argument("--infinite", action="store_true", help="ConstantLengthDataset(infinite=True): restart the rows when exhausted")
     ap.add_argument("--batch-size", type=int, default=None, help="override TrainConfig.batch_size (2)")
     ap.add_argument("--seq-len", type=int, default=None, help="override VLMConfig.lm_max_length (4096)")
+    ap.add_argument("--no-global-antialias", dest="global_antialias", action="store_false",
+                    help="keep Debian torchvision 0.14's tensor-resize default (antialias=False) for the global tile")
     ap.add_argument("--tokenizer", default=os.path.join(ROOT, "src", "Loader", "Assets", "default_tokenizer.model"))
     ap.add_argument("--dump", type=int, default=0, metavar="K", help="write the first K packed sequences to --dump-dir as .npy and exit")
     ap.add_argument("--dump-dir", default="loader_reference_dump")
@@ -194,6 +207,7 @@ def main():
         "tokens_per_s": per_s(tokens),
         "images_per_s": per_s(images),
         "fill": round(tokens / (batches * bs * L), 4) if batches else None,
+        "sequences": batches * bs,
         "tokens": tokens,
         "images": images,
         "tiles": tiles,
@@ -205,6 +219,7 @@ def main():
         "warmup_batches": args.warmup,
         "exhausted": exhausted,
         "torch_threads_main": torch.get_num_threads(),
+        "global_antialias": args.global_antialias,
         "torch": torch.__version__,
     }))
 
