@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# Issue 5's end-to-end loader benchmark: nanoVLM's Python DataLoader pipeline (tools/loader_reference_bench.py, its
+# VQADataset + ConstantLengthDataset + VQACollator run with Debian's torch) against `nanovlm loader`, on the same
+# rows: `nanovlm sample-data --format all` writes them once as parquet (read by .NET) and as JSONL + image files
+# (read by Python, since Debian has no pyarrow). Batch size 2, lm_max_length 4096, 1 and 2 workers.
+#
+#   tools/loader_bench.sh                          # 2000 rows, 30 timed batches, workers 1 and 2
+#   ROWS=4000 BATCHES=60 WORKERS="1 2" tools/loader_bench.sh
+#   DATA=/tmp/existing-sample-data tools/loader_bench.sh   # reuse a folder written by sample-data --format all
+#
+# Env: ROWS (2000), SHARDS (4: streaming splits shards among workers, so >= 2 for a fair 2-worker run),
+#      BATCHES (30 timed batches after WARMUP (1) batches), WORKERS ("1 2"), MODE (stream|map, nanoVLM default
+#      stream), OUT (a temp dir: JSON results + the data unless DATA is given), PY (/usr/bin/python3).
+# Prints each run's JSON line, then a markdown table (with .NET/Python ratios when `nanovlm loader` exists).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROWS=${ROWS:-2000}
+SHARDS=${SHARDS:-4}
+BATCHES=${BATCHES:-30}
+WARMUP=${WARMUP:-1}
+WORKERS=${WORKERS:-"1 2"}
+MODE=${MODE:-stream}
+PY=${PY:-/usr/bin/python3}
+OUT=${OUT:-$(mktemp -d)}
+mkdir -p "$OUT"
+CLI=src/Cli/bin/Release/net10.0/nanovlm.dll
+
+dotnet build src/Cli -c Release -v q -nologo >/dev/null
+nanovlm() { dotnet "$CLI" "$@"; }
+
+DATA=${DATA:-}
+if [ -z "$DATA" ]; then
+  DATA=$OUT/data
+  nanovlm sample-data --out "$DATA" --rows "$ROWS" --shards "$SHARDS" --format all >&2
+fi
+
+# ---------------------------------------------------------------------------------------------------------------
+# .NET side. ADJUST HERE when `nanovlm loader`'s final flags/JSON land (branch `pipeline`). Contract assumed:
+#   nanovlm loader --data DIR --batches N --workers W --json   -> one JSON line with samples_per_s, tokens_per_s,
+#   images_per_s and fill (or real-token fill under another name; see the table code below) on stdout.
+# Runs on the parquet shards (DIR/*.parquet); nanoVLM-compatible defaults (batch 2, 4096 tokens) are its defaults.
+dotnet_has_loader() { nanovlm --help 2>/dev/null | grep -qE '^[[:space:]]+loader([[:space:]]|$)'; }
+run_dotnet_loader() {  # $1 = workers, $2 = result file
+  nanovlm loader --data "$DATA" --batches "$BATCHES" --workers "$1" --json | tail -n 1 > "$2"
+}
+# ---------------------------------------------------------------------------------------------------------------
+
+for w in $WORKERS; do
+  echo "python nanoVLM reference, workers=$w ..." >&2
+  "$PY" tools/loader_reference_bench.py --data "$DATA" --workers "$w" --batches "$BATCHES" --warmup "$WARMUP" \
+    --mode "$MODE" > "$OUT/python_w$w.json"
+  cat "$OUT/python_w$w.json"
+done
+
+HAVE_DOTNET=0
+if dotnet_has_loader; then
+  HAVE_DOTNET=1
+  for w in $WORKERS; do
+    echo "nanovlm loader, workers=$w ..." >&2
+    run_dotnet_loader "$w" "$OUT/dotnet_w$w.json"
+    cat "$OUT/dotnet_w$w.json"
+  done
+fi
+
+"$PY" - "$OUT" "$HAVE_DOTNET" $WORKERS <<'PY'
+import json, os, sys
+out, have_dotnet, workers = sys.argv[1], sys.argv[2] == "1", sys.argv[3:]
+def load(name):
+    p = os.path.join(out, name)
+    return json.load(open(p)) if os.path.exists(p) and os.path.getsize(p) else None
+def pick(d, *names):
+    for n in names:
+        if d is not None and d.get(n) is not None:
+            return d[n]
+    return None
+def f(x, spec):
+    return "" if x is None else format(x, spec)
+print()
+print("| impl | workers | batches | samples | seconds | samples/s | tokens/s | images/s | fill | .NET / Python samples/s |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+rows = []
+for w in workers:
+    p = load(f"python_w{w}.json")
+    rows.append(("nanoVLM Python", w, p, None))
+    if have_dotnet:
+        d = load(f"dotnet_w{w}.json")
+        ratio = None
+        if d is not None and p and p.get("samples_per_s") and pick(d, "samples_per_s") is not None:
+            ratio = pick(d, "samples_per_s") / p["samples_per_s"]
+        rows.append(("NanoVlm.NET", w, d, ratio))
+for impl, w, r, ratio in rows:
+    if r is None:
+        print(f"| {impl} | {w} | (no result) | | | | | | | |"); continue
+    print(f"| {impl} | {w} | {pick(r, 'batches')} | {pick(r, 'samples')} | {f(pick(r, 'seconds'), '.2f')} | "
+          f"{f(pick(r, 'samples_per_s'), ',.2f')} | {f(pick(r, 'tokens_per_s'), ',.0f')} | {f(pick(r, 'images_per_s'), ',.2f')} | "
+          f"{f(pick(r, 'fill', 'real_token_fill', 'fill_real'), '.3f')} | {'' if ratio is None else f'{ratio:,.1f}x'} |")
+p1 = load(f"python_w{workers[0]}.json") if workers else None
+if len(workers) > 1 and p1 and p1.get("samples_per_s"):
+    for w in workers[1:]:
+        pw = load(f"python_w{w}.json")
+        if pw and pw.get("samples_per_s"):
+            print(f"\nPython scaling {workers[0]} -> {w} workers: {pw['samples_per_s'] / p1['samples_per_s']:.2f}x")
+if not have_dotnet:
+    print("\n.NET side missing: this CLI has no `nanovlm loader` command yet (branch `pipeline`); only the Python rows are shown.")
+PY
+echo "results in $OUT" >&2
