@@ -34,14 +34,11 @@ if [ -z "$DATA" ]; then
   nanovlm sample-data --out "$DATA" --rows "$ROWS" --shards "$SHARDS" --format all >&2
 fi
 
-# ---------------------------------------------------------------------------------------------------------------
-# .NET side. ADJUST HERE when `nanovlm loader`'s final flags/JSON land (branch `pipeline`). Contract assumed:
-#   nanovlm loader --data DIR --batches N --workers W --json   -> one JSON line with samples_per_s, tokens_per_s,
-#   images_per_s and fill (or real-token fill under another name; see the table code below) on stdout.
-# Runs on the parquet shards (DIR/*.parquet); nanoVLM-compatible defaults (batch 2, 4096 tokens) are its defaults.
+# .NET side: `nanovlm loader --json` prints one (indented) JSON object on stdout; nanoVLM-compatible defaults
+# (batch 2, 4096 tokens, window 32,768 tokens) are its defaults; it reads the parquet shards of DATA.
 dotnet_has_loader() { nanovlm --help 2>/dev/null | grep -qE '^[[:space:]]+loader([[:space:]]|$)'; }
 run_dotnet_loader() {  # $1 = workers, $2 = result file
-  nanovlm loader --data "$DATA" --batches "$BATCHES" --workers "$1" --json | tail -n 1 > "$2"
+  nanovlm loader --data "$DATA" --batches "$BATCHES" --workers "$1" --json > "$2"
 }
 # ---------------------------------------------------------------------------------------------------------------
 
@@ -91,7 +88,7 @@ for w in workers:
 for impl, w, r, ratio in rows:
     if r is None:
         print(f"| {impl} | {w} | (no result) | | | | | | | |"); continue
-    print(f"| {impl} | {w} | {pick(r, 'batches')} | {pick(r, 'samples')} | {f(pick(r, 'seconds'), '.2f')} | "
+    print(f"| {impl} | {w} | {pick(r, 'batches')} | {pick(r, 'samples', 'samples_emitted')} | {f(pick(r, 'seconds'), '.2f')} | "
           f"{f(pick(r, 'samples_per_s'), ',.2f')} | {f(pick(r, 'tokens_per_s'), ',.0f')} | {f(pick(r, 'images_per_s'), ',.2f')} | "
           f"{f(pick(r, 'fill', 'real_token_fill', 'fill_real'), '.3f')} | {'' if ratio is None else f'{ratio:,.1f}x'} |")
 p1 = load(f"python_w{workers[0]}.json") if workers else None
