@@ -6,6 +6,7 @@ using NanoVlm.Loader.Pipeline;
 using NanoVlm.Loader.SampleData;
 using NanoVlm.Loader.Sources;
 using NanoVlm.Packing;
+using Spectre.Console;
 
 // Namespace NanoVlm.Cli (not .Commands) so Program.Commands() can name the command without a using.
 namespace NanoVlm.Cli;
@@ -36,8 +37,8 @@ internal sealed class LoaderCliOptions
     };
     public Option<string[]> Mix { get; } = new("--mix")
     {
-        Description = "Add a mixture source PATH:WEIGHT (repeatable; e.g. --mix business.parquet:10 --mix general.parquet:1). " +
-            "With --data, that path joins with weight 1.",
+        Description = "Add a mixture source PATH:WEIGHT[:STAGE] (repeatable; e.g. --mix business.parquet:10 --mix general.parquet:1). " +
+            "Stages run in ascending order (default 0), each until its sources end. With --data, that path joins with weight 1, stage 0.",
         AllowMultipleArgumentsPerToken = false,
     };
     public Option<int> Batches { get; } = new("--batches") { Description = "Stop after this many batches (0 = until the data ends).", DefaultValueFactory = _ => 0 };
@@ -55,11 +56,18 @@ internal sealed class LoaderCliOptions
     public Option<int> SplitSize { get; } = new("--vit-img-size") { Description = "Tile side (nanoVLM vit_img_size).", DefaultValueFactory = _ => 512 };
     public Option<int> MaxSide { get; } = new("--max-img-size") { Description = "Long side after resize (nanoVLM max_img_size).", DefaultValueFactory = _ => 2048 };
     public Option<int> SampleRows { get; } = new("--sample-rows") { Description = "Rows of the built-in sample data when --data is omitted.", DefaultValueFactory = _ => 500 };
+    public Option<double> Seconds { get; } = new("--seconds") { Description = "Stop after this many seconds (0 = no limit; with --epochs 0, a soak run).", DefaultValueFactory = _ => 0 };
+    public Option<double> ProgressEvery { get; } = new("--progress-every")
+    {
+        Description = "Print a progress line (throughput, fill, managed heap, RSS) on stderr every this many seconds (0 = none; " +
+            "an interactive terminal gets a live display instead).",
+        DefaultValueFactory = _ => 0,
+    };
 
     public void AddTo(Command c)
     {
         Planner.AcceptOnlyFromAmong("bfd", "nanovlm");
-        foreach (var opt in new Option[] { Data, Mix, Batches, Json, Workers, BatchSize, SeqLen, Window, Planner, Seed, Epochs, Rank, World, Strict, SplitSize, MaxSide, SampleRows })
+        foreach (var opt in new Option[] { Data, Mix, Batches, Json, Workers, BatchSize, SeqLen, Window, Planner, Seed, Epochs, Rank, World, Strict, SplitSize, MaxSide, SampleRows, Seconds, ProgressEvery })
             c.Options.Add(opt);
     }
 
@@ -93,12 +101,17 @@ internal sealed class LoaderCliOptions
         return dir;
     }
 
-    private static (string Path, double Weight) ParseMix(string spec)
+    /// <summary>PATH:WEIGHT or PATH:WEIGHT:STAGE (the path may itself contain ':').</summary>
+    private static (string Path, double Weight, int Stage) ParseMix(string spec)
     {
-        var at = spec.LastIndexOf(':');
-        if (at > 0 && double.TryParse(spec.AsSpan(at + 1), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var w) && w > 0)
-            return (spec[..at], w);
-        throw new ArgumentException($"--mix {spec}: expected PATH:WEIGHT with a positive weight.");
+        var inv = System.Globalization.CultureInfo.InvariantCulture;
+        var parts = spec.Split(':');
+        if (parts.Length >= 3 && int.TryParse(parts[^1], inv, out var stage) && stage >= 0
+            && double.TryParse(parts[^2], System.Globalization.NumberStyles.Float, inv, out var w3) && w3 > 0)
+            return (string.Join(':', parts[..^2]), w3, stage);
+        if (parts.Length >= 2 && double.TryParse(parts[^1], System.Globalization.NumberStyles.Float, inv, out var w) && w > 0)
+            return (string.Join(':', parts[..^1]), w, 0);
+        throw new ArgumentException($"--mix {spec}: expected PATH:WEIGHT or PATH:WEIGHT:STAGE with a positive weight and a stage ≥ 0.");
     }
 
     private sealed class CompositeDisposable(List<MixtureSource> sources) : IDisposable
@@ -121,29 +134,43 @@ internal sealed class LoaderCliOptions
             var mixes = (parse.GetValue(o.Mix) ?? []).Select(ParseMix).ToList();
             var data = parse.GetValue(o.Data);
             if (data is not null || mixes.Count == 0)
-                mixes.Insert(0, (data ?? SampleData(parse.GetValue(o.SampleRows), json ? TextWriter.Null : stdout), 1.0));
-            var path = string.Join(" + ", mixes.Select(m => mixes.Count == 1 ? m.Path : $"{m.Path} (weight {m.Weight})"));
+                mixes.Insert(0, (data ?? SampleData(parse.GetValue(o.SampleRows), json ? TextWriter.Null : stdout), 1.0, 0));
+            var path = string.Join(" + ", mixes.Select(m => mixes.Count == 1 ? m.Path : m.Stage == 0 ? $"{m.Path} (weight {m.Weight})" : $"{m.Path} (weight {m.Weight}, stage {m.Stage})"));
             var maxBatches = parse.GetValue(o.Batches);
             var sources = new List<MixtureSource>();
             using var owned = new CompositeDisposable(sources);
-            foreach (var (p, w) in mixes) sources.Add(new MixtureSource(RowSources.Open(p), w));
+            foreach (var (p, w, stage) in mixes) sources.Add(new MixtureSource(RowSources.Open(p), w) { Stage = stage });
             var corrupt = 0;
             using var loader = new DataLoader(sources, options) { Log = m => { if (Interlocked.Increment(ref corrupt) <= 5) stderr.WriteLine($"warning: {m}"); } };
-            var allocStart = GC.GetTotalAllocatedBytes(precise: true);
             var sw = Stopwatch.StartNew();
-            long batches = 0;
+            var limit = parse.GetValue(o.Seconds) is var sec and > 0 ? TimeSpan.FromSeconds(sec) : TimeSpan.MaxValue;
+            var live = !json && !Console.IsErrorRedirected && stderr == Console.Error && AnsiConsole.Profile.Capabilities.Interactive;
+            var consumed = new Consumed();
+            long allocStart = 0;
             double minFill = 1;
-            foreach (var batch in loader)
+            using (var progress = LoaderProgress.Start(loader, stderr, parse.GetValue(o.ProgressEvery), live, maxBatches))
             {
-                using (batch)
-                    foreach (var pack in batch.Packs) minFill = Math.Min(minFill, (double)pack.Tokens / options.LmMaxLength);
-                if (++batches == maxBatches) break;
+                foreach (var batch in loader)
+                {
+                    using (batch)
+                    {
+                        foreach (var pack in batch.Packs)
+                        {
+                            minFill = Math.Min(minFill, (double)pack.Tokens / options.LmMaxLength);
+                            consumed.Add(pack);
+                        }
+                    }
+                    // Steady state: allocation is counted from the end of the first batch (startup, JIT and tokenizer loading excluded).
+                    if (++consumed.Batches == 1) allocStart = GC.GetTotalAllocatedBytes(precise: true);
+                    progress?.OnBatch(consumed.Batches);
+                    if (consumed.Batches == maxBatches || sw.Elapsed >= limit) break;
+                }
             }
             var wall = sw.Elapsed.TotalSeconds;
             var allocated = GC.GetTotalAllocatedBytes(precise: true) - allocStart;
             var c = loader.Counters;
             var prof = loader.Profile();
-            var report = new Report(path, batches, wall, c, prof, minFill, batches == 0 ? 0 : allocated / batches);
+            var report = new Report(path, consumed, wall, c, prof, minFill, consumed.Batches < 2 ? 0 : allocated / (consumed.Batches - 1));
             if (json) stdout.WriteLine(JsonSerializer.Serialize(report.ToJson(profile), new JsonSerializerOptions { WriteIndented = true }));
             else report.Print(stdout, profile);
             return 0;
@@ -157,9 +184,11 @@ internal sealed class LoaderCliOptions
 }
 
 /// <summary>What one loader run measured.</summary>
-internal sealed record Report(string Data, long Batches, double Seconds, LoaderCounters Counters, StageProfile Profile, double MinFill,
+internal sealed record Report(string Data, Consumed Consumed, double Seconds, LoaderCounters Counters, StageProfile Profile, double MinFill,
     long AllocatedBytesPerBatch)
 {
+    private long Batches => Consumed.Batches;
+
     private double Per(long v) => Seconds <= 0 ? 0 : v / Seconds;
 
     public Dictionary<string, object?> ToJson(bool withStages)
@@ -170,10 +199,11 @@ internal sealed record Report(string Data, long Batches, double Seconds, LoaderC
             ["data"] = Data,
             ["batches"] = Batches,
             ["seconds"] = Math.Round(Seconds, 3),
-            ["samples_per_s"] = Math.Round(Per(c.SamplesEmitted), 1),
-            ["tokens_per_s"] = Math.Round(Per(c.Tokens), 1),
-            ["images_per_s"] = Math.Round(Per(c.Images), 1),
-            ["mb_per_s"] = Math.Round(Per(c.Bytes) / 1e6, 1),
+            ["samples"] = Consumed.Samples,
+            ["samples_per_s"] = Math.Round(Per(Consumed.Samples), 1),
+            ["tokens_per_s"] = Math.Round(Per(Consumed.Tokens), 1),
+            ["images_per_s"] = Math.Round(Per(Consumed.Images), 1),
+            ["mb_per_s"] = Math.Round(Per(Consumed.Bytes) / 1e6, 1),
             ["fill"] = Math.Round(1 - c.PaddingRatio, 4),
             ["min_fill"] = Math.Round(MinFill, 4),
             ["rows_read"] = c.RowsRead,
@@ -206,16 +236,36 @@ internal sealed record Report(string Data, long Batches, double Seconds, LoaderC
     {
         var c = Counters;
         w.WriteLine($"nanovlm loader: {Data}");
-        w.WriteLine($"  {Batches} batches, {c.Packs} sequences of {c.SequenceLength} tokens in {Seconds:F2} s");
-        w.WriteLine($"  throughput: {Per(c.SamplesEmitted):F1} samples/s, {Per(c.Tokens):F0} tokens/s, {Per(c.Images):F1} images/s, {Per(c.Bytes) / 1e6:F1} MB/s");
+        w.WriteLine($"  {Batches} batches, {Consumed.Sequences} sequences of {c.SequenceLength} tokens in {Seconds:F2} s");
+        w.WriteLine($"  throughput: {Per(Consumed.Samples):F1} samples/s, {Per(Consumed.Tokens):F0} tokens/s, {Per(Consumed.Images):F1} images/s, {Per(Consumed.Bytes) / 1e6:F1} MB/s");
         w.WriteLine($"  fill: {1 - c.PaddingRatio:P2} (min {MinFill:P2}); images/sample {c.ImagesPerSample:F2}, tokens/sample {c.TokensPerSample:F1}");
         w.WriteLine($"  rows: {c.RowsRead} read = {c.SamplesEmitted} emitted + {c.Dropped} dropped + {c.InFlight} in flight (filtered_ratio {c.FilteredRatio:P2})");
         if (c.EmittedPerSource.Count > 1)
             w.WriteLine($"  mixture (emitted shares): {string.Join(", ", c.MixtureShares.Select(x => x.ToString("P2")))}");
         foreach (var r in Enum.GetValues<DropReason>())
             if (c.DroppedFor(r) > 0) w.WriteLine($"    dropped {r}: {c.DroppedFor(r)}");
-        w.WriteLine($"  managed allocation: {AllocatedBytesPerBatch / 1024.0:F1} KiB per batch (whole process, slabs excluded)");
+        w.WriteLine($"  managed allocation: {AllocatedBytesPerBatch / 1024.0:F1} KiB per batch after the first (whole process, slabs excluded)");
         foreach (var warning in c.Warnings) w.WriteLine($"  warning: {warning}");
         if (withStages) ProfileCommand.PrintTable(w, Profile);
+    }
+}
+
+/// <summary>What the consumer received: throughput is reported on these, not on batches still queued in the pipeline.</summary>
+internal sealed class Consumed
+{
+    public long Batches;
+    public long Sequences;
+    public long Samples;
+    public long Tokens;
+    public long Images;
+    public long Bytes;
+
+    public void Add(PackedSequence pack)
+    {
+        Sequences++;
+        Samples += pack.SampleCount;
+        Tokens += pack.Tokens;
+        Images += pack.ImageGrids.Count;
+        Bytes += pack.Bytes;
     }
 }

@@ -63,20 +63,23 @@ public sealed class DataLoader : IAsyncEnumerable<Batch>, IEnumerable<Batch>, IA
     }
 
     /// <summary>Creates a loader over a weighted mixture of sources: each sample comes from a source chosen with the
-    /// seeded RNG in proportion to the weights (until a source runs out).</summary>
+    /// seeded RNG in proportion to the weights (until a source runs out), stage by stage (<see cref="MixtureSource.Stage"/>).</summary>
     /// <param name="sources">Sources and weights (not owned).</param>
     /// <param name="options">Options; null for the defaults.</param>
     /// <param name="resumeFrom">A state from <see cref="Batch.StateAfter"/> to continue a run; null to start.</param>
     /// <param name="tokenizer">The tokenizer; null for <see cref="VlmTokenizer.LoadDefault"/>.</param>
-    /// <exception cref="ArgumentException">No source, a weight ≤ 0, or a state from other options.</exception>
+    /// <exception cref="ArgumentException">No source, a weight ≤ 0, a negative stage, or a state from other options.</exception>
     public DataLoader(IReadOnlyList<MixtureSource> sources, DataLoaderOptions? options = null, LoaderState? resumeFrom = null,
         VlmTokenizer? tokenizer = null)
     {
         ArgumentNullException.ThrowIfNull(sources);
         if (sources.Count == 0) throw new ArgumentException("At least one source is needed.", nameof(sources));
         foreach (var s in sources)
+        {
             if (s is null || s.Source is null || !(s.Weight > 0))
                 throw new ArgumentException("Every source needs a positive weight.", nameof(sources));
+            if (s.Stage < 0) throw new ArgumentException($"{s.Source.Name}: stage {s.Stage} is negative.", nameof(sources));
+        }
         _o = options ?? new DataLoaderOptions();
         _o.Validate();
         _sources = [.. sources];
@@ -247,10 +250,11 @@ public sealed class DataLoader : IAsyncEnumerable<Batch>, IEnumerable<Batch>, IA
         try
         {
             var streams = _sources.Select((s, i) => RowStream.Enumerate(s.Source, i, _o, ct).GetEnumerator()).ToList();
-            var active = Enumerable.Range(0, streams.Count).ToList();
             var rng = new Random(RowStream.Mix(_o.Seed, -1, 0));
             try
             {
+                var ended = new bool[streams.Count];
+                var active = NextStage(ended);
                 while (active.Count > 0)
                 {
                     ct.ThrowIfCancellationRequested();
@@ -259,7 +263,9 @@ public sealed class DataLoader : IAsyncEnumerable<Batch>, IEnumerable<Batch>, IA
                     var s = active[pick];
                     if (!streams[s].MoveNext())
                     {
+                        ended[s] = true;
                         active.RemoveAt(pick);
+                        if (active.Count == 0) active = NextStage(ended);
                         _read.Busy(busy);
                         continue;
                     }
@@ -288,6 +294,15 @@ public sealed class DataLoader : IAsyncEnumerable<Batch>, IEnumerable<Batch>, IA
             writer.TryComplete(e);
             Fault(e);
         }
+    }
+
+    /// <summary>The sources of the lowest stage that still has a source not ended; empty when all have ended.</summary>
+    private List<int> NextStage(bool[] ended)
+    {
+        var open = Enumerable.Range(0, _sources.Length).Where(i => !ended[i]).ToList();
+        if (open.Count == 0) return open;
+        var stage = open.Min(i => _sources[i].Stage);
+        return open.FindAll(i => _sources[i].Stage == stage);
     }
 
     private int Choose(Random rng, List<int> active)
@@ -321,6 +336,18 @@ public sealed class DataLoader : IAsyncEnumerable<Batch>, IEnumerable<Batch>, IA
         long batchIndex = 0, nextId = 0;
         OwnedRow? last = null;
         long rowsConsumed = 0;
+        var stage = _sources[0].Stage;
+
+        async ValueTask EmitReady()
+        {
+            while (TakePack(packer, pending, out var pack))
+            {
+                current.Add(pack);
+                if (current.Count == _o.BatchSize)
+                    batchIndex = await Dispatch(current, batchIndex, packer, last, rowsConsumed, ct).ConfigureAwait(false);
+            }
+        }
+
         try
         {
             var reader = _rows.Reader;
@@ -334,6 +361,13 @@ public sealed class DataLoader : IAsyncEnumerable<Batch>, IEnumerable<Batch>, IA
                     continue;
                 }
                 _shape.BlockedIn(waitStart);
+                if (_sources[row.SourceIndex].Stage != stage)
+                {
+                    // A new stage: pack what the previous one left before its first row joins the planner.
+                    stage = _sources[row.SourceIndex].Stage;
+                    packer.Flush();
+                    await EmitReady().ConfigureAwait(false);
+                }
                 rowsConsumed++;
                 last = row;
                 var busy = Stopwatch.GetTimestamp();
@@ -345,20 +379,10 @@ public sealed class DataLoader : IAsyncEnumerable<Batch>, IEnumerable<Batch>, IA
                 pending.Add(nextId, sample);
                 packer.Add(new SampleShape(sample.Length + 1, sample.Geometries.Length, nextId++));
                 _plan.Busy(busy);
-                while (TakePack(packer, pending, out var pack))
-                {
-                    current.Add(pack);
-                    if (current.Count == _o.BatchSize)
-                        batchIndex = await Dispatch(current, batchIndex, packer, last, rowsConsumed, ct).ConfigureAwait(false);
-                }
+                await EmitReady().ConfigureAwait(false);
             }
             packer.Flush();
-            while (TakePack(packer, pending, out var pack))
-            {
-                current.Add(pack);
-                if (current.Count == _o.BatchSize)
-                    batchIndex = await Dispatch(current, batchIndex, packer, last, rowsConsumed, ct).ConfigureAwait(false);
-            }
+            await EmitReady().ConfigureAwait(false);
             if (current.Count > 0) await Dispatch(current, batchIndex, packer, last, rowsConsumed, ct).ConfigureAwait(false);
             foreach (var p in _plans) p.Writer.TryComplete();
         }
@@ -630,7 +654,7 @@ public sealed class DataLoader : IAsyncEnumerable<Batch>, IEnumerable<Batch>, IA
         var sb = new StringBuilder(relevant.ToString()).Append(relevant.QualityFilter).Append(relevant.Images);
         foreach (var s in sources)
         {
-            sb.Append('|').Append(s.Source.Name).Append(':').Append(s.Weight.ToString("R", System.Globalization.CultureInfo.InvariantCulture));
+            sb.Append('|').Append(s.Source.Name).Append(':').Append(s.Weight.ToString("R", System.Globalization.CultureInfo.InvariantCulture)).Append('@').Append(s.Stage);
             foreach (var shard in s.Source.Shards) sb.Append(',').Append(shard);
         }
         return Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(sb.ToString())))[..16];

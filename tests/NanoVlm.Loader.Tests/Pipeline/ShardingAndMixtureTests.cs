@@ -49,4 +49,40 @@ public sealed class ShardingAndMixtureTests
         var read = (double)c.RowsPerSource[0] / c.RowsRead;
         Assert.InRange(read, 10.0 / 11 - 0.02, 10.0 / 11 + 0.02);
     }
+
+    [Fact(Timeout = 30_000)]
+    public async Task StagesRunInOrder_NoPackMixesTwoStages_AndEveryRowIsEmitted()
+    {
+        using var late = TextSource(1, 40, 2, "late");
+        using var early = TextSource(2, 60, 1, "early");
+        using var earlyToo = TextSource(1, 30, 3, "early-too");
+        // Listed out of order on purpose: the stage decides, not the position.
+        MixtureSource[] mix = [new(late, 1) { Stage = 1 }, new(early, 3), new(earlyToo, 1)];
+        await using var loader = new DataLoader(mix, PipelineFixtures.Tiny with { Workers = 2 });
+        var packStages = new List<int>();
+        await PipelineFixtures.ReadAll(loader, b =>
+        {
+            foreach (var p in b.Packs)
+            {
+                var stages = p.Origins.Select(o => mix[o.SourceIndex].Stage).Distinct().ToArray();
+                Assert.Single(stages);
+                packStages.Add(stages[0]);
+            }
+        });
+        Assert.Equal(packStages.Order(), packStages);
+        Assert.Contains(0, packStages);
+        Assert.Contains(1, packStages);
+        var c = loader.Counters;
+        Assert.Equal(late.TotalRows + early.TotalRows + earlyToo.TotalRows, c.RowsRead);
+        Assert.Equal(c.RowsRead, c.SamplesEmitted);
+        Assert.Equal(late.TotalRows, c.EmittedPerSource[0]);
+    }
+
+    [Fact]
+    public void NegativeStage_IsRejected()
+    {
+        using var src = TextSource(1, 3, 1, "s");
+        var e = Assert.Throws<ArgumentException>(() => new DataLoader([new MixtureSource(src, 1) { Stage = -1 }]));
+        Assert.Contains("stage -1", e.Message);
+    }
 }
