@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Issue 5's soak benchmark (not a test): `nanovlm loader` streams batches for DURATION seconds over the sample data
-# repeated forever (--epochs 0), printing a progress line every EVERY seconds (managed heap and RSS included); then
+# repeated forever (--epochs 0), printing a progress line every EVERY seconds (managed heap without the pinned slab
+# pool, the pinned heap, and RSS); then
 # this script checks that both stay flat: every sample after the warm-up (the first WARMUP_FRACTION of the run)
 # lies within TOLERANCE (5%) of the warm-up's last sample. Exit code 1 when they do not.
 #
@@ -46,10 +47,10 @@ if len(rows) < 4:
 warm = [r for r in rows if r["t"] <= duration * warm_frac] or rows[:1]
 base, steady = warm[-1], [r for r in rows if r["t"] > warm[-1]["t"]]
 result = json.load(open(f"{out}/result.json"))
-print("| t s | batches | samples/s | fill | heap MB | RSS MB |")
-print("|---:|---:|---:|---:|---:|---:|")
+print("| t s | batches | samples/s | fill | heap MB | pinned MB | RSS MB |")
+print("|---:|---:|---:|---:|---:|---:|---:|")
 for r in rows:
-    print(f"| {r['t']:.0f} | {r['batches']:.0f} | {r['samples_per_s']:.1f} | {r['fill']:.4f} | {r['heap_mb']:.1f} | {r['rss_mb']:.1f} |")
+    print(f"| {r['t']:.0f} | {r['batches']:.0f} | {r['samples_per_s']:.1f} | {r['fill']:.4f} | {r['heap_mb']:.1f} | {r['pinned_mb']:.0f} | {r['rss_mb']:.1f} |")
 ok = True
 for key, name in (("heap_mb", "managed heap"), ("rss_mb", "RSS")):
     dev = max(abs(r[key] - base[key]) / base[key] for r in steady) if steady else 0.0

@@ -57,7 +57,7 @@ public sealed class LoaderCommandTests : IDisposable
         Assert.True(json.GetProperty("rows_read").GetInt64() > Rows, "an endless run reads the data more than once");
         var lines = stderr.Split('\n').Where(l => l.StartsWith("progress: ", StringComparison.Ordinal)).ToArray();
         Assert.True(lines.Length >= 2, stderr);
-        foreach (var key in new[] { "t=", "batches=", "samples_per_s=", "fill=", "heap_mb=", "rss_mb=" })
+        foreach (var key in new[] { "t=", "batches=", "samples_per_s=", "fill=", "heap_mb=", "pinned_mb=", "rss_mb=" })
             Assert.All(lines, l => Assert.Contains(key, l));
     }
 

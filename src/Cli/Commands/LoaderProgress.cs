@@ -11,9 +11,11 @@ namespace NanoVlm.Cli;
 /// keep their <c>key=value</c> fields stable).
 /// </summary>
 /// <remarks>
-/// Sampled from the consumer loop between batches (no timer thread), so a stalled loader shows as a silent one. The
-/// managed heap is <see cref="GC.GetTotalMemory(bool)"/> without a collection and RSS is the process working set:
-/// the two numbers a soak run must see flat.
+/// Sampled from the consumer loop between batches (no timer thread), so a stalled loader shows as a silent one.
+/// <c>heap_mb</c> is the managed heap after the last collection (<see cref="GC.GetGCMemoryInfo()"/>: live objects and
+/// fragmentation, not garbage awaiting a gen0 collection) without the pinned object heap, which is reported apart as
+/// <c>pinned_mb</c> because it holds the slab pool, allocated once up front; <c>rss_mb</c> is the process working
+/// set, which grows while the slabs' pages are first touched. A soak run must see heap and RSS flat after its warm-up.
 /// </remarks>
 internal sealed class LoaderProgress : IDisposable
 {
@@ -24,6 +26,7 @@ internal sealed class LoaderProgress : IDisposable
     private readonly ProgressTask? _live;
     private readonly Task? _liveLoop;
     private readonly TaskCompletionSource _liveDone = new();
+    private const int PinnedObjectHeap = 4; // GCMemoryInfo.GenerationInfo: gen0, gen1, gen2, LOH, POH
     private long _nextLine;
     private long _nextLive;
 
@@ -85,8 +88,10 @@ internal sealed class LoaderProgress : IDisposable
         var c = _loader.Counters;
         var s = Stopwatch.GetElapsedTime(_start).TotalSeconds;
         using var self = Process.GetCurrentProcess();
+        var gc = GC.GetGCMemoryInfo();
+        var pinned = gc.GenerationInfo.Length > PinnedObjectHeap ? gc.GenerationInfo[PinnedObjectHeap].SizeAfterBytes : 0;
         return FormattableString.Invariant(
-            $"progress: t={s:F0}s batches={batches} samples_per_s={c.SamplesEmitted / s:F1} fill={1 - c.PaddingRatio:F4} heap_mb={GC.GetTotalMemory(false) / 1e6:F1} rss_mb={self.WorkingSet64 / 1e6:F1}");
+            $"progress: t={s:F0}s batches={batches} samples_per_s={c.SamplesEmitted / s:F1} fill={1 - c.PaddingRatio:F4} heap_mb={(gc.HeapSizeBytes - pinned) / 1e6:F1} pinned_mb={pinned / 1e6:F0} rss_mb={self.WorkingSet64 / 1e6:F1}");
     }
 
     public void Dispose()
