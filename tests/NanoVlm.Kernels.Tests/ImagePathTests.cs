@@ -100,16 +100,22 @@ public class ImagePathTests
         Assert.Equal(tilesSha, TestImages.Sha(outp));
     }
 
+    /// <summary>A fixture case, its plan, and its source resized by <see cref="BicubicResizer"/>.</summary>
+    private static (System.Text.Json.JsonElement Case, ImageGeometry Plan, byte[] Resized) Resized(string name)
+    {
+        var c = TestImages.Case(name);
+        int w = c.GetProperty("width").GetInt32(), h = c.GetProperty("height").GetInt32();
+        var g = ImageTiler.Plan(w, h, TestImages.Options(c));
+        var resized = new byte[g.ResizedByteCount];
+        BicubicResizer.Resize(TestImages.Source(c), w, h, resized, g.TargetWidth, g.TargetHeight);
+        return (c, g, resized);
+    }
+
     [Theory]
     [MemberData(nameof(GlobalSampleCases))]
     public void Global_tile_matches_torchvision(string name)
     {
-        var c = TestImages.Case(name);
-        var opt = TestImages.Options(c);
-        int w = c.GetProperty("width").GetInt32(), h = c.GetProperty("height").GetInt32();
-        var g = ImageTiler.Plan(w, h, opt);
-        var resized = new byte[g.ResizedByteCount];
-        BicubicResizer.Resize(TestImages.Source(c), w, h, resized, g.TargetWidth, g.TargetHeight);
+        var (c, g, resized) = Resized(name);
         var glob = new float[g.TileFloatCount];
         GlobalTileResizer.Resize(resized, g.TargetWidth, g.TargetHeight, g.SplitSize, glob);
         Assert.Equal(c.GetProperty("global_sha256").GetString(), TestImages.Sha(glob));
@@ -122,12 +128,7 @@ public class ImagePathTests
     [MemberData(nameof(GlobalSampleCases))]
     public void Sequential_global_tile_is_within_1e6_of_torchvision(string name)
     {
-        var c = TestImages.Case(name);
-        var opt = TestImages.Options(c);
-        int w = c.GetProperty("width").GetInt32(), h = c.GetProperty("height").GetInt32();
-        var g = ImageTiler.Plan(w, h, opt);
-        var resized = new byte[g.ResizedByteCount];
-        BicubicResizer.Resize(TestImages.Source(c), w, h, resized, g.TargetWidth, g.TargetHeight);
+        var (c, g, resized) = Resized(name);
         int S = g.SplitSize;
         var glob = new float[3 * S * S];
         GlobalTileResizer.Resize(resized, g.TargetWidth, g.TargetHeight, S, glob, GlobalTileAccumulation.Sequential);

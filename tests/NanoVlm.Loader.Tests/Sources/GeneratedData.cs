@@ -1,5 +1,6 @@
 using NanoVlm.Loader.SampleData;
 using NanoVlm.Loader.Sources;
+using NanoVlm.Loader.Text;
 
 namespace NanoVlm.Loader.Tests.Sources;
 
@@ -62,12 +63,7 @@ internal static class RowAssert
 
     public static void Equal(SyntheticSample expected, SourceRow actual)
     {
-        Assert.Equal(expected.Source, actual.Source);
-        Assert.Equal(expected.Text.Texts, actual.Text.Texts);
-        Assert.Equal(expected.Text.RelevanceRatings, actual.Text.RelevanceRatings);
-        Assert.Equal(expected.Text.ImageCorrespondenceRatings, actual.Text.ImageCorrespondenceRatings);
-        Assert.Equal(expected.Text.VisualDependencyRatings, actual.Text.VisualDependencyRatings);
-        Assert.Equal(expected.Text.FormattingRatings, actual.Text.FormattingRatings);
+        EqualText(expected.Source, expected.Text, actual);
         Assert.Equal(expected.Images.Count, actual.Images.Count);
         for (var i = 0; i < expected.Images.Count; i++)
             Assert.True(expected.Images[i].Encoded.AsSpan().SequenceEqual(actual.Images[i].Span),
@@ -77,14 +73,19 @@ internal static class RowAssert
     public static void Equal(SourceRow expected, SourceRow actual)
     {
         Assert.Equal(expected.Position.Row, actual.Position.Row);
-        Assert.Equal(expected.Source, actual.Source);
-        Assert.Equal(expected.Text.Texts, actual.Text.Texts);
-        Assert.Equal(expected.Text.RelevanceRatings, actual.Text.RelevanceRatings);
-        Assert.Equal(expected.Text.ImageCorrespondenceRatings, actual.Text.ImageCorrespondenceRatings);
-        Assert.Equal(expected.Text.VisualDependencyRatings, actual.Text.VisualDependencyRatings);
-        Assert.Equal(expected.Text.FormattingRatings, actual.Text.FormattingRatings);
+        EqualText(expected.Source, expected.Text, actual);
         Assert.Equal(expected.Images.Count, actual.Images.Count);
         for (var i = 0; i < expected.Images.Count; i++)
             Assert.True(expected.Images[i].Span.SequenceEqual(actual.Images[i].Span), $"row {expected.Position.Row}: image {i} differs");
+    }
+
+    private static void EqualText(string? source, TextSample expected, SourceRow actual)
+    {
+        Assert.Equal(source, actual.Source);
+        Assert.Equal(expected.Texts, actual.Text.Texts);
+        Assert.Equal(expected.RelevanceRatings, actual.Text.RelevanceRatings);
+        Assert.Equal(expected.ImageCorrespondenceRatings, actual.Text.ImageCorrespondenceRatings);
+        Assert.Equal(expected.VisualDependencyRatings, actual.Text.VisualDependencyRatings);
+        Assert.Equal(expected.FormattingRatings, actual.Text.FormattingRatings);
     }
 }
