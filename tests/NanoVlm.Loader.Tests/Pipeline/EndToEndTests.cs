@@ -31,6 +31,38 @@ public sealed class EndToEndTests : IDisposable
         Assert.Equal(0, loader.SlabsOutstanding);
     }
 
+    [Theory(Timeout = 30_000)]
+    [InlineData("truncated")]
+    [InlineData("overwritten")]
+    public async Task ADamagedShardOnDiskReachesTheConsumerNamingIt_AndEverySlabComesBack(string damage)
+    {
+        SampleDataWriter.Write(_dir, new SampleDataOptions { Rows = 60, Shards = 2, RowGroupSize = 10 });
+        var victim = Directory.GetFiles(_dir, "*.parquet").Order(StringComparer.Ordinal).Last();
+        var bytes = File.ReadAllBytes(victim);
+        if (damage == "truncated") bytes = bytes[..(bytes.Length / 2)];
+        else new Random(1).NextBytes(bytes.AsSpan(bytes.Length / 3, bytes.Length / 3)); // data pages garbage, footer intact
+        File.WriteAllBytes(victim, bytes);
+
+        var error = await Assert.ThrowsAsync<DataSourceException>(async () =>
+        {
+            using var source = RowSources.Open(_dir);
+            var loader = new DataLoader(source, PipelineFixtures.Tiny with { ShuffleShards = false });
+            await using (loader)
+            {
+                try
+                {
+                    await PipelineFixtures.ReadAll(loader, _ => { });
+                }
+                finally
+                {
+                    await loader.DisposeAsync();
+                    Assert.Equal(0, loader.SlabsOutstanding);
+                }
+            }
+        });
+        Assert.Contains(Path.GetFileName(victim), error.Message);
+    }
+
     [Fact(Timeout = 30_000)]
     public async Task StageCountersArePublishedThroughTheMeter()
     {
