@@ -52,8 +52,9 @@ public sealed class LoaderCommandTests : IDisposable
     [Fact]
     public void Loader_ForeverWithSeconds_StopsOnTime_AndPrintsProgressLinesOnStderr()
     {
-        var (_, json, stderr) = RunJson("loader", "--epochs", "0", "--seconds", "1.5", "--progress-every", "0.25");
-        Assert.InRange(json.GetProperty("seconds").GetDouble(), 1.5, 30);
+        // 5 s: the first batch (JIT, tokenizer) can take 2 s when the other test assemblies run alongside.
+        var (_, json, stderr) = RunJson("loader", "--epochs", "0", "--seconds", "5", "--progress-every", "0.25");
+        Assert.InRange(json.GetProperty("seconds").GetDouble(), 5, 60);
         Assert.True(json.GetProperty("rows_read").GetInt64() > Rows, "an endless run reads the data more than once");
         var lines = stderr.Split('\n').Where(l => l.StartsWith("progress: ", StringComparison.Ordinal)).ToArray();
         Assert.True(lines.Length >= 2, stderr);
