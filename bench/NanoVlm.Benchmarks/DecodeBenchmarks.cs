@@ -22,22 +22,7 @@ public class DecodeBenchmarks
     public void Setup()
     {
         const int w = 1920, h = 1080;
-        var info = new SKImageInfo(w, h, SKColorType.Rgba8888, SKAlphaType.Opaque);
-        using var bmp = new SKBitmap(info);
-        var rng = new Random(42);
-        Span<byte> px = bmp.GetPixelSpan();
-        for (int y = 0; y < h; y++)
-        {
-            for (int x = 0; x < w; x++)
-            {
-                int i = (y * w + x) * 4;
-                int n = rng.Next(-12, 13);
-                px[i] = (byte)Math.Clamp(x * 255 / w + n, 0, 255);
-                px[i + 1] = (byte)Math.Clamp(y * 255 / h + n, 0, 255);
-                px[i + 2] = (byte)Math.Clamp(128 + (int)(100 * Math.Sin((x + 2 * y) / 40.0)) + n, 0, 255);
-                px[i + 3] = 255;
-            }
-        }
+        using SKBitmap bmp = GradientNoise(w, h);
         using SKImage img = SKImage.FromBitmap(bmp);
         _jpeg = img.Encode(SKEncodedImageFormat.Jpeg, 90).ToArray();
         _png = img.Encode(SKEncodedImageFormat.Png, 100).ToArray();
@@ -74,6 +59,26 @@ public class DecodeBenchmarks
     {
         using DecodedImage d = _decoder.DecodeRgb8(_png, "bench.png");
         return d.Width;
+    }
+
+    /// <summary>A <paramref name="w"/>×<paramref name="h"/> RGBA image of colour gradients, a sine band and ±12 noise (seed 42).</summary>
+    internal static SKBitmap GradientNoise(int w, int h)
+    {
+        var bmp = new SKBitmap(new SKImageInfo(w, h, SKColorType.Rgba8888, SKAlphaType.Opaque));
+        var rng = new Random(42);
+        Span<byte> px = bmp.GetPixelSpan();
+        for (int y = 0; y < h; y++)
+        {
+            for (int x = 0; x < w; x++)
+            {
+                int i = (y * w + x) * 4, n = rng.Next(-12, 13);
+                px[i] = (byte)Math.Clamp(x * 255 / w + n, 0, 255);
+                px[i + 1] = (byte)Math.Clamp(y * 255 / h + n, 0, 255);
+                px[i + 2] = (byte)Math.Clamp(128 + (int)(100 * Math.Sin((x + 2 * y) / 40.0)) + n, 0, 255);
+                px[i + 3] = 255;
+            }
+        }
+        return bmp;
     }
 }
 
@@ -121,18 +126,8 @@ public class JpegDecoderBenchmarks
         }
         else
         {
-            var rng = new Random(42);
-            for (int y = 0; y < h; y++)
-            {
-                for (int x = 0; x < w; x++)
-                {
-                    int i = (y * w + x) * 4, n = rng.Next(-12, 13);
-                    px[i] = (byte)Math.Clamp(x * 255 / w + n, 0, 255);
-                    px[i + 1] = (byte)Math.Clamp(y * 255 / h + n, 0, 255);
-                    px[i + 2] = (byte)Math.Clamp(128 + (int)(100 * Math.Sin((x + 2 * y) / 40.0)) + n, 0, 255);
-                    px[i + 3] = 255;
-                }
-            }
+            using SKBitmap noise = DecodeBenchmarks.GradientNoise(w, h);
+            noise.GetPixelSpan().CopyTo(px);
         }
         using SKImage img = SKImage.FromBitmap(bmp);
         _jpeg = img.Encode(SKEncodedImageFormat.Jpeg, 90).ToArray();
