@@ -191,6 +191,9 @@ internal sealed record Report(string Data, Consumed Consumed, double Seconds, Lo
 
     private double Per(long v) => Seconds <= 0 ? 0 : v / Seconds;
 
+    /// <summary>Real tokens per sequence slot in the consumed batches.</summary>
+    private double Fill => Consumed.Sequences == 0 ? 0 : (double)Consumed.Tokens / (Consumed.Sequences * (long)Counters.SequenceLength);
+
     public Dictionary<string, object?> ToJson(bool withStages)
     {
         var c = Counters;
@@ -204,7 +207,7 @@ internal sealed record Report(string Data, Consumed Consumed, double Seconds, Lo
             ["tokens_per_s"] = Math.Round(Per(Consumed.Tokens), 1),
             ["images_per_s"] = Math.Round(Per(Consumed.Images), 1),
             ["mb_per_s"] = Math.Round(Per(Consumed.Bytes) / 1e6, 1),
-            ["fill"] = Math.Round(1 - c.PaddingRatio, 4),
+            ["fill"] = Math.Round(Fill, 4),
             ["min_fill"] = Math.Round(MinFill, 4),
             ["rows_read"] = c.RowsRead,
             ["samples_emitted"] = c.SamplesEmitted,
@@ -238,7 +241,7 @@ internal sealed record Report(string Data, Consumed Consumed, double Seconds, Lo
         w.WriteLine($"nanovlm loader: {Data}");
         w.WriteLine($"  {Batches} batches, {Consumed.Sequences} sequences of {c.SequenceLength} tokens in {Seconds:F2} s");
         w.WriteLine($"  throughput: {Per(Consumed.Samples):F1} samples/s, {Per(Consumed.Tokens):F0} tokens/s, {Per(Consumed.Images):F1} images/s, {Per(Consumed.Bytes) / 1e6:F1} MB/s");
-        w.WriteLine($"  fill: {1 - c.PaddingRatio:P2} (min {MinFill:P2}); images/sample {c.ImagesPerSample:F2}, tokens/sample {c.TokensPerSample:F1}");
+        w.WriteLine($"  fill: {Fill:P2} (min {MinFill:P2}); images/sample {c.ImagesPerSample:F2}, tokens/sample {c.TokensPerSample:F1}");
         w.WriteLine($"  rows: {c.RowsRead} read = {c.SamplesEmitted} emitted + {c.Dropped} dropped + {c.InFlight} in flight (filtered_ratio {c.FilteredRatio:P2})");
         if (c.EmittedPerSource.Count > 1)
             w.WriteLine($"  mixture (emitted shares): {string.Join(", ", c.MixtureShares.Select(x => x.ToString("P2")))}");
