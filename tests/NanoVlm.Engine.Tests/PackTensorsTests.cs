@@ -1,0 +1,70 @@
+using NanoVlm.Engine.Runtime;
+using NanoVlm.Loader.Images;
+using NanoVlm.Loader.Pipeline;
+using NanoVlm.Loader.SampleData;
+using NanoVlm.Loader.Sources;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace NanoVlm.Engine.Tests;
+
+/// <summary><see cref="PackTensors"/> over real loader batches (small tiles and sequences so it runs in a second).</summary>
+public sealed class PackTensorsTests : IDisposable
+{
+    private static readonly DataLoaderOptions Small = new()
+    {
+        LmMaxLength = 1024,
+        MaxSampleLength = 1024,
+        Workers = 1,
+        Images = ImagePreprocessorOptions.Default with { SplitSize = 32, MaxSideLength = 64 },
+    };
+
+    private readonly string _dir = Directory.CreateTempSubdirectory("nanovlm-pack-tensors-").FullName;
+
+    public PackTensorsTests() => SampleDataWriter.Write(_dir, new SampleDataOptions { Rows = 16 });
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    [Fact(Timeout = 60_000)]
+    public async Task Views_have_the_layouts_shapes_and_values_and_alias_the_slab()
+    {
+        using var source = RowSources.Open(_dir);
+        await using var loader = new DataLoader(source, Small);
+        var packs = 0;
+        foreach (var batch in loader)
+        {
+            using (batch)
+            {
+                foreach (var pack in batch.Packs)
+                {
+                    using var t = PackTensors.Of(pack);
+                    long l = pack.Layout.SequenceLength, s = pack.Layout.TileSide;
+                    Assert.Equal([l], t.InputIds.shape);
+                    Assert.Equal([(long)pack.SampleCount + 1], t.CuSeqlens.shape);
+                    Assert.Equal([pack.TileCount, 3, s, s], t.Tiles.shape);
+                    Assert.Equal(ScalarType.Int32, t.Labels.dtype);
+                    Assert.Equal(ScalarType.Float32, t.Tiles.dtype);
+
+                    Assert.Equal(pack.InputIds.ToArray(), t.InputIds.data<int>().ToArray());
+                    Assert.Equal(pack.Labels.ToArray(), t.Labels.data<int>().ToArray());
+                    Assert.Equal(pack.AttentionMask.ToArray(), t.AttentionMask.data<int>().ToArray());
+                    Assert.Equal(pack.PositionIds.ToArray(), t.PositionIds.data<int>().ToArray());
+                    Assert.Equal(pack.CuSeqlens.ToArray(), t.CuSeqlens.data<int>().ToArray());
+                    Assert.Equal(pack.Tiles.ToArray(), t.Tiles.data<float>().ToArray());
+                    Assert.Equal(pack.Tokens, t.AttentionMask.sum().item<long>() + pack.SampleCount); // one pad (attention 0) per sample
+
+                    // No copy: the tensor's storage is the slab. Write one side, read the other.
+                    var before = pack.InputIds[5];
+                    pack.InputIds[5] = 424242;
+                    Assert.Equal(424242, t.InputIds[5].item<int>());
+                    pack.InputIds[5] = before;
+                    t.Tiles.view(-1)[0] = torch.tensor(-3f);
+                    Assert.Equal(-3f, pack.Tiles[0]);
+                    packs++;
+                }
+            }
+        }
+        Assert.True(packs > 0);
+        Assert.Equal(0, loader.SlabsOutstanding);
+    }
+}
