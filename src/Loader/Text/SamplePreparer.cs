@@ -20,8 +20,8 @@ public sealed class SamplePreparer : IDisposable
     private readonly QualityFilter _filter;
     private readonly int _imageTokenLength;
     private readonly int _prefixLength;
-    private readonly IdSink _ids = new(4096);
-    private readonly CharSink _pending = new(4096);
+    private readonly PooledBuffer<int> _ids = new(4096);
+    private readonly PooledBuffer<char> _pending = new(4096);
     private byte[] _mask = ArrayPool<byte>.Shared.Rent(4096);
     private int[] _labels = ArrayPool<int>.Shared.Rent(4096);
     private int _images;
@@ -120,12 +120,12 @@ public sealed class SamplePreparer : IDisposable
         else
         {
             _pending.Append(role);
-            _pending.Append('\n');
+            _pending.Add('\n');
         }
         AppendWithoutImageTokens(content.AsSpan());
         Flush();
         _ids.Add(_tok.ImEndId);
-        AddRange(_newline);
+        _ids.Append(_newline.AsSpan());
         int segEnd = _ids.Count;
         EnsureMask(segEnd);
         _mask.AsSpan(segStart, segEnd - segStart).Clear();
@@ -143,11 +143,13 @@ public sealed class SamplePreparer : IDisposable
         int image = _tok.ImageTokenId;
         for (int k = 0; k < grids.Length; k++)
         {
-            if (k == 0) AddRange(grids.Length > 1 ? _userNewlineImage0 : _userNewline);
-            else if (k < _imageIndex.Length) AddRange(_imageIndex[k]);
+            if (k == 0) _ids.Append((grids.Length > 1 ? _userNewlineImage0 : _userNewline).AsSpan());
+            else if (k < _imageIndex.Length) _ids.Append(_imageIndex[k].AsSpan());
             else
             {
-                _pending.Append($"<image: {k}>");
+                _pending.Append("<image: ");
+                _pending.AppendInvariant(k);
+                _pending.Add('>');
                 Flush();
             }
             _ids.Add(_tok.GlobalImageTokenId);
@@ -161,11 +163,6 @@ public sealed class SamplePreparer : IDisposable
                     _ids.AddRepeat(image, _imageTokenLength);
                 }
         }
-    }
-
-    private void AddRange(int[] ids)
-    {
-        foreach (int id in ids) _ids.Add(id);
     }
 
     /// <summary>Python's <c>str.replace("&lt;|image|&gt;", "")</c> (one left-to-right pass), counted.</summary>
@@ -191,7 +188,7 @@ public sealed class SamplePreparer : IDisposable
 
     private void Flush()
     {
-        if (_pending.Length == 0) return;
+        if (_pending.Count == 0) return;
         _tok.Encode(_pending.Span, _ids);
         _pending.Clear();
     }

@@ -143,7 +143,7 @@ public sealed class VlmTokenizer
     /// <summary>Encodes text without adding BOS/EOS; atomic tokens in the text become their ids.</summary>
     public int[] EncodeToIds(ReadOnlySpan<char> text)
     {
-        using var sink = new IdSink(Math.Max(16, text.Length));
+        using var sink = new PooledBuffer<int>(Math.Max(16, text.Length));
         Encode(text, sink);
         return sink.Span.ToArray();
     }
@@ -153,7 +153,7 @@ public sealed class VlmTokenizer
     public int EncodeToIds(ReadOnlySpan<char> text, List<int> destination)
     {
         ArgumentNullException.ThrowIfNull(destination);
-        using var sink = new IdSink(Math.Max(16, text.Length));
+        using var sink = new PooledBuffer<int>(Math.Max(16, text.Length));
         Encode(text, sink);
         foreach (int id in sink.Span) destination.Add(id);
         return sink.Count;
@@ -248,7 +248,7 @@ public sealed class VlmTokenizer
     }
 
     /// <summary>Core encode: split atomic tokens off, normalize and BPE the text between them.</summary>
-    internal void Encode(ReadOnlySpan<char> text, IdSink sink)
+    internal void Encode(ReadOnlySpan<char> text, PooledBuffer<int> sink)
     {
         int pos = 0;
         while (pos < text.Length)
@@ -263,7 +263,7 @@ public sealed class VlmTokenizer
     }
 
     /// <summary>Encodes text that contains no atomic token.</summary>
-    internal void EncodePlain(ReadOnlySpan<char> text, IdSink sink)
+    internal void EncodePlain(ReadOnlySpan<char> text, PooledBuffer<int> sink)
     {
         if (text.IsEmpty) return;
         if (_normalization is NormalizationForm.FormC)
@@ -277,7 +277,7 @@ public sealed class VlmTokenizer
             string s = text.ToString();
             if (!s.IsNormalized(form)) text = s.Normalize(form);
         }
-        sink.AddRange(_model.EncodeToIds(text, considerPreTokenization: true, considerNormalization: true));
+        sink.Append(_model.EncodeToIds(text, considerPreTokenization: true, considerNormalization: true));
     }
 
     internal AtomicTokenMatcher Matcher => _matcher;

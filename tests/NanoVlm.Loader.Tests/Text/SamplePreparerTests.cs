@@ -85,6 +85,11 @@ public class SamplePreparerTests
         Assert.Equal(naive, prep.Current.InputIds.ToArray());
         Assert.Equal(65 + 65 * 3, naive.Count(i => i == tok.ImageTokenId || i == tok.GlobalImageTokenId || (i >= tok.GetRowColTokenId(1, 1) && i <= tok.GetRowColTokenId(8, 8))));
         Assert.True(rr.Length > r0.Length + 65 + 65 * 3);
+        // past the 64 cached "<image: k>" strings the index is formatted into the pending text instead
+        ImageGrid[] many = Enumerable.Repeat(new ImageGrid(1, 1), 70).ToArray();
+        Assert.True(prep.Prepare(sample, many).Ok);
+        var (naiveMany, _, _) = NaiveReference.Prepare(tok, NaiveReference.Messages(sample.Texts!, many));
+        Assert.Equal(naiveMany, prep.Current.InputIds.ToArray());
     }
 
     [Fact]
