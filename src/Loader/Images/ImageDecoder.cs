@@ -120,21 +120,19 @@ public sealed class ImageDecoder
             PngGray16Decoder.Decode(data, header, destination, name); // Pillow mode "I": see PngGray16Decoder
             return;
         }
-        string? turboError = null;
         if (header.Format == ImageFormat.Jpeg && JpegBackend == JpegBackend.TurboJpeg)
         {
-            TurboJpeg.Result r = TurboJpeg.TryDecode(data, header, destination, out turboError);
-            if (r == TurboJpeg.Result.Decoded) return;
+            switch (TurboJpeg.TryDecode(data, header, destination, out string? turboError))
+            {
+                case TurboJpeg.Result.Decoded:
+                    return;
+                case TurboJpeg.Result.Failed:
+                    // libjpeg's fatal error is Pillow's verdict too ("broken data stream"); SkiaSharp's decoder is more
+                    // lenient and would keep images Pillow rejects (tests/fixtures/decode/jpeg_fuzz.tsv).
+                    throw new ImageDecodeException(name, ImageDecodeFailure.Corrupt, turboError!);
+            }
         }
-        try
-        {
-            SkiaRgb8Decoder.Decode(data, header, destination, name);
-        }
-        catch (ImageDecodeException e) when (turboError is not null)
-        {
-            e.Data["TurboJpeg"] = turboError; // the verdict is SkiaSharp's; TurboJPEG's message rides along
-            throw;
-        }
+        SkiaRgb8Decoder.Decode(data, header, destination, name);
     }
 
     private static JpegBackend Resolve(JpegBackend requested)

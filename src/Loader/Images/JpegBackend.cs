@@ -2,10 +2,11 @@ namespace NanoVlm.Loader.Images;
 
 /// <summary>Which library <see cref="ImageDecoder"/> decodes JPEGs with (<see cref="ImageDecoderOptions.JpegDecoder"/>).</summary>
 /// <remarks>
-/// Both produce the same bytes as Pillow's <c>Image.open(f).convert('RGB')</c> (the decode tests run over both). The
-/// system TurboJPEG library is libjpeg-turbo built with its SIMD code (on Debian the same libjpeg-turbo 2.1.5 that
-/// Pillow links); the libjpeg-turbo inside SkiaSharp's linux-x64 native library is built without it and is about
-/// 1.5–2× slower on large photos.
+/// On intact JPEGs both produce the same bytes as Pillow's <c>Image.open(f).convert('RGB')</c> (the decode tests run
+/// over both). The system TurboJPEG library is libjpeg-turbo built with its SIMD code (on Debian the same libjpeg-turbo
+/// 2.1.5 that Pillow links); the libjpeg-turbo inside SkiaSharp's linux-x64 native library is built without it and is
+/// about 1.5–2× slower on large photos. On damaged JPEGs only TurboJPEG follows Pillow: SkiaSharp recovers from
+/// corrupt data differently and keeps some images Pillow rejects (tests/fixtures/decode/jpeg_fuzz.tsv).
 /// </remarks>
 public enum JpegBackend
 {
@@ -18,9 +19,9 @@ public enum JpegBackend
 
     /// <summary>
     /// The system TurboJPEG API (<c>libturbojpeg.so.0</c>) for baseline and progressive YCbCr and grayscale JPEGs
-    /// (accurate integer DCT, fancy upsampling: Pillow's defaults). CMYK/YCCK JPEGs, and any input on which TurboJPEG
-    /// reports a warning or an error, go through the SkiaSharp path, so errors and corrupt-data verdicts are exactly
-    /// those of <see cref="Skia"/>. Creating a decoder with this value fails when the library cannot be loaded.
+    /// (accurate integer DCT, fancy upsampling: Pillow's defaults), with Pillow's verdicts on damaged data: corrupt data
+    /// libjpeg only warns about is decoded, a fatal libjpeg error is <see cref="ImageDecodeFailure.Corrupt"/>. CMYK/YCCK
+    /// JPEGs go through the SkiaSharp path. Creating a decoder with this value fails when the library cannot be loaded.
     /// </summary>
     TurboJpeg = 1,
 

@@ -50,6 +50,15 @@ public sealed record DecodeFixture(string File, string Format, int Width, int He
         return d;
     }
 
+    /// <summary>A seed derived from <paramref name="file"/> that is the same in every process (FNV-1a; string.GetHashCode
+    /// is randomized per process, which made fuzz runs differ between machines).</summary>
+    public static int StableSeed(string file, int salt)
+    {
+        uint h = 2166136261;
+        foreach (char c in file) h = (h ^ c) * 16777619;
+        return (int)(h ^ (uint)salt);
+    }
+
     public static TheoryData<string> Files(Func<DecodeFixture, bool> where)
     {
         var data = new TheoryData<string>();

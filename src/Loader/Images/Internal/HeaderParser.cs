@@ -66,13 +66,18 @@ internal static class HeaderParser
         int i = 2;
         while (true)
         {
-            // Find the next marker: 0xFF, any fill bytes 0xFF, then the marker code.
-            if (i >= d.Length) return ProbeStatus.Truncated;
-            if (d[i] != 0xFF) return ProbeStatus.Corrupt;
-            while (i < d.Length && d[i] == 0xFF) i++;
-            if (i >= d.Length) return ProbeStatus.Truncated;
-            byte m = d[i++];
-            if (m == 0x00 || m == 0xD8 || m == 0xD9 || m == 0xDA) return ProbeStatus.Corrupt; // no SOF before SOS/EOI
+            // Find the next marker as libjpeg's next_marker (and Pillow's parser) do: bytes that are not 0xFF are skipped
+            // (libjpeg warns "extraneous bytes before marker" and decodes on), so are fill bytes 0xFF and FF 00 pairs.
+            byte m;
+            while (true)
+            {
+                while (i < d.Length && d[i] != 0xFF) i++;
+                while (i < d.Length && d[i] == 0xFF) i++;
+                if (i >= d.Length) return ProbeStatus.Truncated;
+                m = d[i++];
+                if (m != 0x00) break;
+            }
+            if (m == 0xD8 || m == 0xD9 || m == 0xDA) return ProbeStatus.Corrupt; // no SOF before SOS/EOI
             if (m == 0x01 || (m >= 0xD0 && m <= 0xD7)) continue; // standalone markers
             if (i + 2 > d.Length) return ProbeStatus.Truncated;
             int len = BinaryPrimitives.ReadUInt16BigEndian(d[i..]);
