@@ -62,6 +62,12 @@ public abstract class PackPlanner
         return PlanValidated(shapes, totals, members, packStarts);
     }
 
+    /// <summary>Words the pack shuffle has drawn since the planner was created (its whole random state).</summary>
+    internal long RandomDraws => _random.Draws;
+
+    /// <summary>Advances the shuffle's random state as if <paramref name="draws"/> words had been drawn.</summary>
+    internal void SkipRandom(long draws) => _random.Skip(draws);
+
     private protected abstract int PlanValidated(
         ReadOnlySpan<SampleShape> shapes, ShapeTotals totals, Span<int> members, Span<int> packStarts);
 }

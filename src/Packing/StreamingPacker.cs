@@ -110,6 +110,55 @@ public sealed class StreamingPacker
         return true;
     }
 
+    /// <summary>
+    /// What a packer needs to continue exactly where this one stands: the buffered samples in buffer order, the packs
+    /// planned and not yet taken, and the planner's random state. Checkpoint a training run with it (the ids are
+    /// yours: map them to your samples) and continue with <see cref="Restore"/>. Allocates the returned arrays.
+    /// </summary>
+    public StreamingPackerState SaveState()
+    {
+        var ready = new SampleShape[ReadyPacks][];
+        for (var p = 0; p < ready.Length; p++)
+            ready[p] = _out.AsSpan(_outStarts[_taken + p], _outStarts[_taken + p + 1] - _outStarts[_taken + p]).ToArray();
+        return new StreamingPackerState(_buffer.AsSpan(0, _buffered).ToArray(), ready, _planner.RandomDraws);
+    }
+
+    /// <summary>
+    /// A packer in the state <paramref name="state"/> was saved in (by a packer with the same options): the same
+    /// samples added afterwards give the same packs. Sample ids may differ from the saved ones (e.g. re-numbered after
+    /// a restart); lengths, image counts and order must not. Running totals (<see cref="Stats"/>) start from zero.
+    /// </summary>
+    /// <exception cref="ArgumentException">A sample the options would have skipped.</exception>
+    public static StreamingPacker Restore(StreamingPackerOptions options, StreamingPackerState state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        var packer = new StreamingPacker(options);
+        packer._planner.SkipRandom(state.PlannerDraws);
+        var ready = state.Ready.Sum(p => p.Length);
+        packer.CompactOutput(ready);
+        foreach (var pack in state.Ready)
+        {
+            foreach (var s in pack) packer.CheckRestorable(s);
+            var at = packer._outStarts[packer._outPacks];
+            pack.CopyTo(packer._out.AsSpan(at));
+            packer._outStarts[++packer._outPacks] = at + pack.Length;
+        }
+        packer._buffer = new SampleShape[Math.Max(64, state.Buffered.Length)];
+        foreach (var s in state.Buffered)
+        {
+            packer.CheckRestorable(s);
+            packer._buffer[packer._buffered++] = s;
+            packer._bufferedTokens += s.Length;
+        }
+        return packer;
+    }
+
+    private void CheckRestorable(SampleShape s)
+    {
+        if (s.Length < 1 || s.Length > _seqLen || s.Images < 0 || s.Images > _maxImages)
+            throw new ArgumentException($"Sample {s.Id} ({s.Length} tokens, {s.Images} images) does not fit these options.", "state");
+    }
+
     private void PlanBuffer(bool final)
     {
         var n = _buffered;

@@ -42,6 +42,28 @@ public sealed class LoaderCommandTests : IDisposable
     }
 
     [Fact]
+    public void Loader_SaveStateThenResume_ContinuesWithTheRestOfTheRun()
+    {
+        var state = Path.Combine(_dir, "state.json");
+        var (_, full, _) = RunJson("loader", "--batch-size", "1");
+        var (_, first, _) = RunJson("loader", "--batch-size", "1", "--batches", "2", "--save-state", state);
+        Assert.Equal(2, JsonDocument.Parse(File.ReadAllText(state)).RootElement.GetProperty("BatchesEmitted").GetInt64());
+        var (_, rest, _) = RunJson("loader", "--batch-size", "1", "--resume", state, "--save-state", state);
+        long Get(JsonElement j, string p) => j.GetProperty(p).GetInt64();
+        Assert.Equal(Get(full, "batches"), Get(first, "batches") + Get(rest, "batches"));
+        Assert.Equal(Get(full, "samples"), Get(first, "samples") + Get(rest, "samples")); // consumed samples
+        Assert.Equal(Get(full, "batches"), JsonDocument.Parse(File.ReadAllText(state)).RootElement.GetProperty("BatchesEmitted").GetInt64());
+
+        var (code, _, stderr) = Invoke(["loader", "--data", _dir, .. Small, "--batch-size", "1", "--seed", "5", "--resume", state]);
+        Assert.NotEqual(0, code);
+        Assert.Contains("other options", stderr);
+        File.WriteAllText(state, "{ not json");
+        (code, _, stderr) = Invoke(["loader", "--data", _dir, .. Small, "--resume", state]);
+        Assert.NotEqual(0, code);
+        Assert.Contains("not a loader state", stderr);
+    }
+
+    [Fact]
     public void Loader_Batches_StopsAfterThatMany()
     {
         var (_, json, _) = RunJson("loader", "--batches", "1", "--batch-size", "1");

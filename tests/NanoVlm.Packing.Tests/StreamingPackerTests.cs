@@ -37,6 +37,61 @@ public sealed class StreamingPackerTests
         Assert.Equal(c.Groups, groups);
     }
 
+    /// <summary>
+    /// Save the state at a point of the stream (packs still ready, samples carried), restore it into a new packer with
+    /// re-numbered ids, feed both the rest: the same packs in the same order, for both planners and their shuffles.
+    /// </summary>
+    [Theory]
+    [InlineData(PlannerKind.BestFit, 137)]
+    [InlineData(PlannerKind.BestFit, 1000)]
+    [InlineData(PlannerKind.NanovlmCompat, 137)]
+    [InlineData(PlannerKind.NanovlmCompat, 1999)]
+    public void SaveAndRestore_ContinuesWithTheSamePacks(PlannerKind planner, int cut)
+    {
+        var shapes = SyntheticShapes.FineVisionLike(3000, seed: 11);
+        var options = new StreamingPackerOptions
+        {
+            Planner = planner,
+            MinEmitFill = planner == PlannerKind.BestFit ? 0.99 : 0,
+            Packing = new PackingOptions { Seed = 5 },
+        };
+        var original = new StreamingPacker(options);
+        var before = new List<SampleShape[]>();
+        for (var i = 0; i < cut; i++)
+        {
+            original.Add(shapes[i]);
+            if (original.TryTakePack(out var pack)) before.Add(pack.ToArray()); // leave some planned packs untaken
+        }
+        StreamingPackerState state = original.SaveState();
+        Assert.True(state.Buffered.Length > 0);
+        Assert.Equal(original.ReadyPacks, state.Ready.Length);
+
+        const long Offset = 1_000_000; // a restarted loader numbers its samples afresh
+        static SampleShape Renumber(SampleShape s) => s with { Id = s.Id + Offset };
+        var restored = StreamingPacker.Restore(options, state with
+        {
+            Buffered = [.. state.Buffered.Select(Renumber)],
+            Ready = [.. state.Ready.Select(p => p.Select(Renumber).ToArray())],
+        });
+        Assert.Equal(state.Ready.Length, restored.ReadyPacks);
+        Assert.Equal(state.Buffered.Length, restored.Stats.BufferedSamples);
+
+        var rest = shapes[cut..];
+        var expected = Run(original, rest).Select(p => p.Select(s => s.Id).ToArray()).ToList();
+        var actual = Run(restored, rest.Select(Renumber))
+            .Select(p => p.Select(s => s.Id - Offset).ToArray()).ToList();
+        Assert.True(expected.Count > 10);
+        Assert.Equal(expected, actual);
+    }
+
+    [Fact]
+    public void Restore_RejectsSamplesTheOptionsWouldSkip()
+    {
+        var options = new StreamingPackerOptions();
+        var state = new StreamingPackerState([new SampleShape(options.Packing.SequenceLength + 1, 0, 1)], [], 0);
+        Assert.Throws<ArgumentException>(() => StreamingPacker.Restore(options, state));
+    }
+
     [Fact]
     public void BestFit_EmitsEveryValidSampleOnce_WithinLimits_AndBoundedBuffer() =>
         PlannerPropertyTests.Windows.Sample(w =>

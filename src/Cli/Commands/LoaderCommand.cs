@@ -64,10 +64,20 @@ internal sealed class LoaderCliOptions
         DefaultValueFactory = _ => 0,
     };
 
+    public Option<string?> SaveState { get; } = new("--save-state")
+    {
+        Description = "Write the loader state after the last batch to this file (JSON), to continue later with --resume.",
+    };
+
+    public Option<string?> Resume { get; } = new("--resume")
+    {
+        Description = "Continue from a state written by --save-state (same data and options): the batches that would have followed.",
+    };
+
     public void AddTo(Command c)
     {
         Planner.AcceptOnlyFromAmong("bfd", "nanovlm");
-        foreach (var opt in new Option[] { Data, Mix, Batches, Json, Workers, BatchSize, SeqLen, Window, Planner, Seed, Epochs, Rank, World, Strict, SplitSize, MaxSide, SampleRows, Seconds, ProgressEvery })
+        foreach (var opt in new Option[] { Data, Mix, Batches, Json, Workers, BatchSize, SeqLen, Window, Planner, Seed, Epochs, Rank, World, Strict, SplitSize, MaxSide, SampleRows, Seconds, ProgressEvery, SaveState, Resume })
             c.Options.Add(opt);
     }
 
@@ -99,6 +109,18 @@ internal sealed class LoaderCliOptions
         Directory.Move(tmp, dir);
         log.WriteLine($"(generated the built-in sample data: {result.Rows} rows, {result.Images} images, in {dir})");
         return dir;
+    }
+
+    private static LoaderState ReadState(string path)
+    {
+        try
+        {
+            return LoaderState.FromJson(File.ReadAllText(path));
+        }
+        catch (JsonException e)
+        {
+            throw new ArgumentException($"--resume {path}: not a loader state written by --save-state ({e.Message})", e);
+        }
     }
 
     /// <summary>PATH:WEIGHT or PATH:WEIGHT:STAGE (the path may itself contain ':').</summary>
@@ -141,7 +163,9 @@ internal sealed class LoaderCliOptions
             using var owned = new CompositeDisposable(sources);
             foreach (var (p, w, stage) in mixes) sources.Add(new MixtureSource(RowSources.Open(p), w) { Stage = stage });
             var corrupt = 0;
-            using var loader = new DataLoader(sources, options) { Log = m => { if (Interlocked.Increment(ref corrupt) <= 5) stderr.WriteLine($"warning: {m}"); } };
+            var resume = parse.GetValue(o.Resume) is { } resumePath ? ReadState(resumePath) : null;
+            using var loader = new DataLoader(sources, options, resume) { Log = m => { if (Interlocked.Increment(ref corrupt) <= 5) stderr.WriteLine($"warning: {m}"); } };
+            LoaderState? last = null;
             var sw = Stopwatch.StartNew();
             var limit = parse.GetValue(o.Seconds) is var sec and > 0 ? TimeSpan.FromSeconds(sec) : TimeSpan.MaxValue;
             var live = !json && !Console.IsErrorRedirected && stderr == Console.Error && AnsiConsole.Profile.Capabilities.Interactive;
@@ -154,6 +178,7 @@ internal sealed class LoaderCliOptions
                 {
                     using (batch)
                     {
+                        last = batch.StateAfter;
                         foreach (var pack in batch.Packs)
                         {
                             minFill = Math.Min(minFill, (double)pack.Tokens / options.LmMaxLength);
@@ -168,6 +193,11 @@ internal sealed class LoaderCliOptions
             }
             var wall = sw.Elapsed.TotalSeconds;
             var allocated = GC.GetTotalAllocatedBytes(precise: true) - allocStart;
+            if (parse.GetValue(o.SaveState) is { } savePath)
+            {
+                if (last is null) throw new IOException($"--save-state {savePath}: no batch was read, so there is no state to save");
+                File.WriteAllText(savePath, last.ToJson());
+            }
             var c = loader.Counters;
             var prof = loader.Profile();
             var report = new Report(path, consumed, wall, c, prof, minFill, consumed.Batches < 2 ? 0 : allocated / (consumed.Batches - 1));

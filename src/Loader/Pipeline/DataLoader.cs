@@ -34,7 +34,7 @@ public sealed class DataLoader : IAsyncEnumerable<Batch>, IEnumerable<Batch>, IA
     private readonly DataLoaderOptions _o;
     private readonly MixtureSource[] _sources;
     private readonly VlmTokenizer _tokenizer;
-    private readonly long _skipBatches;
+    private readonly LoaderState? _resume;
     private readonly CounterSet _counters;
     private readonly PinnedSlabPool _pool;
     private readonly PackLayout _layout;
@@ -85,10 +85,10 @@ public sealed class DataLoader : IAsyncEnumerable<Batch>, IEnumerable<Batch>, IA
         _sources = [.. sources];
         _tokenizer = tokenizer ?? VlmTokenizer.LoadDefault();
         _fingerprint = Fingerprint(_o, _sources);
-        if (resumeFrom is not null && resumeFrom.Fingerprint != _fingerprint)
+        if (resumeFrom is not null && (resumeFrom.Fingerprint != _fingerprint || resumeFrom.Sources.Count != _sources.Length))
             throw new ArgumentException("The loader state was saved with other options or sources.", nameof(resumeFrom));
-        _skipBatches = resumeFrom?.BatchesEmitted ?? 0;
-        _next = _skipBatches;
+        _resume = resumeFrom;
+        _next = resumeFrom?.BatchesEmitted ?? 0;
         _counters = new CounterSet(_sources.Length);
         _layout = PackLayout.For(_o.LmMaxLength, _o.ImageTokenLength, _o.Images.SplitSize);
         _pool = new PinnedSlabPool(_o.EffectiveSlabPoolSize, _layout.SlabBytes, 64);
@@ -249,28 +249,29 @@ public sealed class DataLoader : IAsyncEnumerable<Batch>, IEnumerable<Batch>, IA
         var writer = _rows.Writer;
         try
         {
-            var streams = _sources.Select((s, i) => RowStream.Enumerate(s.Source, i, _o, ct).GetEnumerator()).ToList();
-            var rng = new Random(RowStream.Mix(_o.Seed, -1, 0));
+            var cursors = _sources.Select((s, i) => new SourceCursor(s.Source, i, _o, _resume?.Sources[i], ct)).ToList();
+            var rng = new MixtureRandom(_resume?.MixtureRandom ?? InitialMixtureRandom);
             try
             {
-                var ended = new bool[streams.Count];
+                // Copied on write: every row keeps the snapshot that was current when it was read.
+                var ended = _resume?.Sources.Select(p => p.Ended).ToArray() ?? new bool[cursors.Count];
                 var active = NextStage(ended);
                 while (active.Count > 0)
                 {
                     ct.ThrowIfCancellationRequested();
                     var busy = Stopwatch.GetTimestamp();
-                    var pick = active.Count == 1 ? 0 : Choose(rng, active);
+                    var pick = active.Count == 1 ? 0 : Choose(ref rng, active);
                     var s = active[pick];
-                    if (!streams[s].MoveNext())
+                    if (!cursors[s].TryNext(out var row))
                     {
+                        ended = (bool[])ended.Clone();
                         ended[s] = true;
                         active.RemoveAt(pick);
                         if (active.Count == 0) active = NextStage(ended);
                         _read.Busy(busy);
                         continue;
                     }
-                    var (row, epoch, cursor) = streams[s].Current;
-                    var owned = OwnedRow.Copy(s, row, epoch, cursor);
+                    var owned = OwnedRow.Copy(s, row, cursors[s].Position, rng.State, ended);
                     _counters.Row(s);
                     _read.Item(owned.ImageBytes);
                     _read.Busy(busy);
@@ -285,7 +286,7 @@ public sealed class DataLoader : IAsyncEnumerable<Batch>, IEnumerable<Batch>, IA
             }
             finally
             {
-                foreach (var e in streams) e.Dispose();
+                foreach (var c in cursors) c.Dispose();
             }
             writer.TryComplete();
         }
@@ -305,7 +306,9 @@ public sealed class DataLoader : IAsyncEnumerable<Batch>, IEnumerable<Batch>, IA
         return open.FindAll(i => _sources[i].Stage == stage);
     }
 
-    private int Choose(Random rng, List<int> active)
+    private ulong InitialMixtureRandom => (ulong)SourceCursor.Mix(_o.Seed, -1, 0);
+
+    private int Choose(ref MixtureRandom rng, List<int> active)
     {
         double total = 0;
         foreach (var i in active) total += _sources[i].Weight;
@@ -325,31 +328,56 @@ public sealed class DataLoader : IAsyncEnumerable<Batch>, IEnumerable<Batch>, IA
         var preparer = new SamplePreparer(_tokenizer, new SamplePreparerOptions { QualityFilter = _o.QualityFilter, ImageTokenLength = _o.ImageTokenLength });
         var probe = new ImagePreprocessor(_o.Images);
         var compat = _o.Planner == PlannerKind.NanovlmCompat;
-        var packer = new StreamingPacker(new StreamingPackerOptions
+        var packerOptions = new StreamingPackerOptions
         {
             Packing = new PackingOptions { SequenceLength = _o.LmMaxLength, MaxImagesPerPack = _o.MaxImagesPerKnapsack, Seed = _o.Seed },
             Planner = _o.Planner,
             WindowTokens = _o.EffectiveWindowTokens,
             MinEmitFill = compat ? 0 : 0.99,
-        });
+        };
         var current = new List<PendingSample[]>(_o.BatchSize);
-        long batchIndex = 0, nextId = 0;
-        OwnedRow? last = null;
-        long rowsConsumed = 0;
-        var stage = _sources[0].Stage;
+        long batchIndex = _resume?.BatchesEmitted ?? 0, nextId = 0;
+        // What a LoaderState records: every source's position after its last consumed row, the mixture's random state
+        // and ended sources as of that row, the stage, and the rows consumed.
+        var sources = _resume?.Sources.ToArray() ?? new SourcePosition[_sources.Length];
+        var mixtureRandom = _resume?.MixtureRandom ?? InitialMixtureRandom;
+        var stage = _resume?.Stage ?? _sources[0].Stage;
+        var rowsConsumed = _resume?.RowsRead ?? 0;
 
+        LoaderState StateAfter(long index, StreamingPacker packer)
+        {
+            var saved = packer.SaveState();
+            return new LoaderState
+            {
+                BatchesEmitted = index + 1,
+                RowsRead = rowsConsumed,
+                Sources = [.. sources],
+                MixtureRandom = mixtureRandom,
+                Stage = stage,
+                Carried = [.. saved.Buffered.Select(x => pending[x.Id].Origin)],
+                ReadyPacks = [.. saved.Ready.Select(p => (IReadOnlyList<SampleOrigin>)[.. p.Select(x => pending[x.Id].Origin)])],
+                PlannerDraws = saved.PlannerDraws,
+                Fingerprint = _fingerprint,
+            };
+        }
+
+        StreamingPacker? packer = null;
         async ValueTask EmitReady()
         {
-            while (TakePack(packer, pending, out var pack))
+            while (TakePack(packer!, pending, out var pack))
             {
                 current.Add(pack);
                 if (current.Count == _o.BatchSize)
-                    batchIndex = await Dispatch(current, batchIndex, packer, last, rowsConsumed, ct).ConfigureAwait(false);
+                    batchIndex = await Dispatch(current, batchIndex, StateAfter(batchIndex, packer!), ct).ConfigureAwait(false);
             }
         }
 
         try
         {
+            packer = _resume is null
+                ? new StreamingPacker(packerOptions)
+                : RestorePlanner(_resume, packerOptions, pending, preparer, probe, ref nextId, ct);
+            await EmitReady().ConfigureAwait(false);
             var reader = _rows.Reader;
             while (true)
             {
@@ -364,12 +392,14 @@ public sealed class DataLoader : IAsyncEnumerable<Batch>, IEnumerable<Batch>, IA
                 if (_sources[row.SourceIndex].Stage != stage)
                 {
                     // A new stage: pack what the previous one left before its first row joins the planner.
-                    stage = _sources[row.SourceIndex].Stage;
                     packer.Flush();
                     await EmitReady().ConfigureAwait(false);
+                    stage = _sources[row.SourceIndex].Stage;
                 }
                 rowsConsumed++;
-                last = row;
+                sources[row.SourceIndex] = row.After;
+                for (var i = 0; i < sources.Length; i++) sources[i] = sources[i] with { Ended = row.Ended[i] };
+                mixtureRandom = row.MixtureRandom;
                 var busy = Stopwatch.GetTimestamp();
                 var sample = Shape(row, preparer, probe, nextId);
                 _shape.Item();
@@ -383,7 +413,7 @@ public sealed class DataLoader : IAsyncEnumerable<Batch>, IEnumerable<Batch>, IA
             }
             packer.Flush();
             await EmitReady().ConfigureAwait(false);
-            if (current.Count > 0) await Dispatch(current, batchIndex, packer, last, rowsConsumed, ct).ConfigureAwait(false);
+            if (current.Count > 0) await Dispatch(current, batchIndex, StateAfter(batchIndex, packer), ct).ConfigureAwait(false);
             foreach (var p in _plans) p.Writer.TryComplete();
         }
         catch (Exception e)
@@ -398,6 +428,66 @@ public sealed class DataLoader : IAsyncEnumerable<Batch>, IEnumerable<Batch>, IA
             _counters.ImageTokensRemoved(preparer.Counters.ImageTokensRemoved);
             preparer.Dispose();
         }
+    }
+
+    /// <summary>
+    /// The planner as the saved run left it: the rows of its ready packs and carried samples are read again (only
+    /// those, by shard and row), shaped again (the same options give the same tokens) and put back in their order.
+    /// </summary>
+    private StreamingPacker RestorePlanner(LoaderState state, StreamingPackerOptions options, Dictionary<long, PendingSample> pending,
+        SamplePreparer preparer, ImagePreprocessor probe, ref long nextId, CancellationToken ct)
+    {
+        var origins = state.ReadyPacks.SelectMany(p => p).Concat(state.Carried).ToList();
+        var rows = ReadRows(origins, ct);
+        var used = new HashSet<SampleOrigin>();
+        var shapes = new SampleShape[origins.Count];
+        for (var i = 0; i < origins.Count; i++)
+        {
+            var row = rows[origins[i]];
+            if (!used.Add(origins[i])) row = row.Clone(); // the same row from two epochs: each sample owns its buffers
+            var sample = Shape(row, preparer, probe, nextId)
+                ?? throw new DataSourceException(row.Row.ShardName,
+                    "no longer gives the sample it gave when the loader state was saved (the data changed)", row.Row.Position.RowGroup, row.Row.Position.Row);
+            pending.Add(nextId, sample);
+            shapes[i] = new SampleShape(sample.Length + 1, sample.Geometries.Length, nextId++);
+        }
+        var ready = new SampleShape[state.ReadyPacks.Count][];
+        var at = 0;
+        for (var p = 0; p < ready.Length; p++)
+        {
+            ready[p] = shapes[at..(at + state.ReadyPacks[p].Count)];
+            at += ready[p].Length;
+        }
+        return StreamingPacker.Restore(options, new StreamingPackerState(shapes[at..], ready, state.PlannerDraws));
+    }
+
+    /// <summary>Reads the rows at <paramref name="origins"/>, one pass per run of nearby rows of a shard.</summary>
+    private Dictionary<SampleOrigin, OwnedRow> ReadRows(List<SampleOrigin> origins, CancellationToken ct)
+    {
+        const long MaxGap = 1024; // farther apart than this, open the shard again at the next row rather than read through
+        var result = new Dictionary<SampleOrigin, OwnedRow>();
+        foreach (var shard in origins.Distinct().GroupBy(o => (o.SourceIndex, o.Position.Shard)))
+        {
+            var wanted = shard.OrderBy(o => o.Position.Row).ToList();
+            var k = 0;
+            while (k < wanted.Count)
+            {
+                var source = _sources[shard.Key.SourceIndex].Source;
+                var first = k;
+                foreach (var row in source.ReadShard(shard.Key.Shard, wanted[k].Position.Row, ct))
+                {
+                    if (row.Position.Row < wanted[k].Position.Row) continue;
+                    if (row.Position.Row > wanted[k].Position.Row) break; // missing: the next pass starts there and fails
+                    result[wanted[k]] = OwnedRow.Copy(shard.Key.SourceIndex, row);
+                    _counters.Row(shard.Key.SourceIndex);
+                    if (++k == wanted.Count || wanted[k].Position.Row - row.Position.Row > MaxGap) break;
+                }
+                if (k == first)
+                    throw new DataSourceException(source.Shards[shard.Key.Shard],
+                        "the row is gone (the data changed since the loader state was saved)", row: wanted[k].Position.Row);
+            }
+        }
+        return result;
     }
 
     private bool TakePack(StreamingPacker packer, Dictionary<long, PendingSample> pending, out PendingSample[] pack)
@@ -420,27 +510,10 @@ public sealed class DataLoader : IAsyncEnumerable<Batch>, IEnumerable<Batch>, IA
         return true;
     }
 
-    private async ValueTask<long> Dispatch(List<PendingSample[]> packs, long index, StreamingPacker packer, OwnedRow? last,
-        long rowsConsumed, CancellationToken ct)
+    private async ValueTask<long> Dispatch(List<PendingSample[]> packs, long index, LoaderState state, CancellationToken ct)
     {
-        var state = new LoaderState
-        {
-            BatchesEmitted = index + 1,
-            Epoch = last?.Epoch ?? 0,
-            ShardCursor = last?.ShardCursor ?? 0,
-            Row = last?.Row.Position.Row ?? 0,
-            RowsRead = rowsConsumed,
-            CarriedSamples = packer.Stats.BufferedSamples,
-            Fingerprint = _fingerprint,
-        };
         var plan = new BatchPlan(index, [.. packs], state);
         packs.Clear();
-        if (index < _skipBatches)
-        {
-            _counters.Skipped(plan.Packs.Sum(p => p.Length));
-            plan.Return();
-            return index + 1;
-        }
         var blocked = Stopwatch.GetTimestamp();
         try
         {

@@ -1,9 +1,10 @@
 namespace NanoVlm.Loader.Pipeline;
 
 /// <summary>
-/// A snapshot of the loader's accounting: every row read ends emitted, dropped with a reason, skipped by a resume, or
-/// is still in flight (<see cref="InFlight"/>; 0 once a finite run has ended), so
-/// <c>RowsRead = SamplesEmitted + Dropped + SkippedByResume + InFlight</c>.
+/// A snapshot of the loader's accounting: every row read ends emitted, dropped with a reason, or is still in flight
+/// (<see cref="InFlight"/>; 0 once a finite run has ended), so <c>RowsRead = SamplesEmitted + Dropped + InFlight</c>.
+/// Counts are this loader's: a loader resumed from a <see cref="LoaderState"/> counts from the resume on (the rows of
+/// the samples the state carried are read again and counted).
 /// </summary>
 public sealed record LoaderCounters
 {
@@ -21,9 +22,6 @@ public sealed record LoaderCounters
 
     /// <summary>Drops by reason, indexed by <see cref="DropReason"/>.</summary>
     public IReadOnlyList<long> DroppedByReason { get; init; } = new long[Enum.GetValues<DropReason>().Length];
-
-    /// <summary>Samples that belonged to batches skipped while resuming from a <see cref="LoaderState"/>.</summary>
-    public long SkippedByResume { get; init; }
 
     /// <summary>Batches emitted.</summary>
     public long Batches { get; init; }
@@ -55,8 +53,8 @@ public sealed record LoaderCounters
     /// <summary>All drops.</summary>
     public long Dropped => DroppedByReason.Sum();
 
-    /// <summary>Rows read and not yet emitted, dropped or skipped (buffered in the planner or in a batch being built).</summary>
-    public long InFlight => RowsRead - SamplesEmitted - Dropped - SkippedByResume;
+    /// <summary>Rows read and not yet emitted or dropped (buffered in the planner or in a batch being built).</summary>
+    public long InFlight => RowsRead - SamplesEmitted - Dropped;
 
     /// <summary>Images per emitted sample.</summary>
     public double ImagesPerSample => SamplesEmitted == 0 ? 0 : (double)Images / SamplesEmitted;

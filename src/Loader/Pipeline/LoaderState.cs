@@ -4,34 +4,40 @@ namespace NanoVlm.Loader.Pipeline;
 
 /// <summary>
 /// Where a <see cref="DataLoader"/> stands after a batch, to resume a run with exactly the batches that would have
-/// followed. Take it from <see cref="Batch.StateAfter"/>, persist it with <see cref="ToJson"/>, and pass it to a new
-/// loader built with the same options and sources.
+/// followed. Take it from <see cref="Batch.StateAfter"/>, persist it with <see cref="ToJson"/> (a few KB: it lists
+/// the samples the planner holds), and pass it to a new loader built with the same options and sources.
 /// </summary>
 /// <remarks>
-/// Resuming re-runs the cheap metadata stages (read, filter, tokenize, image headers, plan) up to
-/// <see cref="BatchesEmitted"/> without decoding an image or filling a slab, then continues normally; that re-creates
-/// the planner's carried samples and RNG state exactly. <see cref="Fingerprint"/> guards against resuming with other
-/// options.
+/// Resuming costs the planner's window, not the run so far: the loader re-reads only the rows of
+/// <see cref="Carried"/> and <see cref="ReadyPacks"/> (by shard and row), restores the planner and the mixture's random
+/// state, and continues every source at its <see cref="Sources"/> position. <see cref="Fingerprint"/> guards against
+/// resuming with other options or shards.
 /// </remarks>
 public sealed record LoaderState
 {
     /// <summary>Batches emitted so far.</summary>
     public long BatchesEmitted { get; init; }
 
-    /// <summary>The epoch of the last row read (of the first source).</summary>
-    public int Epoch { get; init; }
-
-    /// <summary>Index into the epoch's shard order of the last row read (of the first source).</summary>
-    public int ShardCursor { get; init; }
-
-    /// <summary>Row within that shard of the last row read.</summary>
-    public long Row { get; init; }
-
-    /// <summary>Rows read so far (all sources).</summary>
+    /// <summary>Rows the shape stage consumed so far, over the whole run (all sources).</summary>
     public long RowsRead { get; init; }
 
-    /// <summary>Samples buffered in the planner (carried to later windows) after this batch.</summary>
-    public int CarriedSamples { get; init; }
+    /// <summary>Per source of the mixture: where reading continues.</summary>
+    public IReadOnlyList<SourcePosition> Sources { get; init; } = [];
+
+    /// <summary>State of the mixture's source draws.</summary>
+    public ulong MixtureRandom { get; init; }
+
+    /// <summary>The mixture stage the last row belonged to.</summary>
+    public int Stage { get; init; }
+
+    /// <summary>Samples buffered in the planner (carried to the next window), in buffer order.</summary>
+    public IReadOnlyList<SampleOrigin> Carried { get; init; } = [];
+
+    /// <summary>Packs planned but not yet in a batch, in order.</summary>
+    public IReadOnlyList<IReadOnlyList<SampleOrigin>> ReadyPacks { get; init; } = [];
+
+    /// <summary>Words the planner's pack shuffle has drawn (its random state).</summary>
+    public long PlannerDraws { get; init; }
 
     /// <summary>Hash of the options and sources that determine the batches.</summary>
     public string Fingerprint { get; init; } = "";

@@ -4,18 +4,16 @@ namespace NanoVlm.Loader.Tests.Pipeline;
 
 public sealed class DeterminismTests
 {
-    private static async Task<List<string>> Run(MemorySource src, DataLoaderOptions o, LoaderState? resume = null,
-        int max = int.MaxValue, int saveAfter = -1, Action<LoaderState>? save = null)
+    private static async Task<List<string>> Run(MemorySource src, DataLoaderOptions o)
     {
         var list = new List<string>(); // SHA-256 of every batch's bytes (xunit compares large arrays slowly)
-        var loader = new DataLoader(src, o, resume);
+        var loader = new DataLoader(src, o);
         await using (loader)
         {
             await PipelineFixtures.ReadAll(loader, b =>
             {
                 list.Add(Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(PipelineFixtures.Bytes(b))));
-                if (list.Count == saveAfter) save?.Invoke(b.StateAfter);
-            }, max);
+            });
         }
         Assert.Equal(0, loader.SlabsOutstanding); // also when stopped early: disposal returns every slab
         return list;
@@ -29,28 +27,6 @@ public sealed class DeterminismTests
         var two = await Run(src, PipelineFixtures.Tiny with { Workers = 2 });
         Assert.True(one.Count > 3);
         Assert.Equal(one, two);
-    }
-
-    [Fact(Timeout = 30_000)]
-    public async Task ResumeFromBatch4GivesExactlyBatches5To10()
-    {
-        var src = PipelineFixtures.Source(3, 50, seed: 9);
-        var o = PipelineFixtures.Tiny with { Epochs = null };
-        LoaderState? saved = null;
-        var full = await Run(src, o, max: 10, saveAfter: 4, save: s => saved = s);
-        Assert.Equal(10, full.Count);
-        Assert.NotNull(saved);
-        var json = saved!.ToJson();
-        var resumed = await Run(src, o with { Workers = 1 }, LoaderState.FromJson(json), max: 6);
-        Assert.Equal(full.Skip(4).ToList(), resumed);
-    }
-
-    [Fact]
-    public void ResumeWithOtherOptionsIsRejected()
-    {
-        var src = PipelineFixtures.Source(1, 2);
-        var state = new LoaderState { BatchesEmitted = 1, Fingerprint = "nope" };
-        Assert.Throws<ArgumentException>(() => new DataLoader(src, PipelineFixtures.Tiny, state));
     }
 
     [Fact(Timeout = 30_000)]

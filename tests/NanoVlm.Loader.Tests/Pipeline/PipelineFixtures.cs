@@ -22,6 +22,11 @@ public sealed class MemorySource(string name, IReadOnlyList<IReadOnlyList<RowSpe
 
     public int TotalRows => Data.Sum(s => s.Count);
 
+    private int _rowsYielded;
+
+    /// <summary>Rows handed out by <see cref="ReadShard"/> so far (to prove what a resume reads).</summary>
+    public int RowsYielded => Volatile.Read(ref _rowsYielded);
+
     public IEnumerable<SourceRow> ReadShard(int shard, long startRow = 0, CancellationToken cancellationToken = default)
     {
         for (var r = startRow; r < Data[shard].Count; r++)
@@ -30,6 +35,7 @@ public sealed class MemorySource(string name, IReadOnlyList<IReadOnlyList<RowSpe
             if (ThrowAt is { } t && t.Shard == shard && t.Row == r)
                 throw new DataSourceException(Shards[shard], "injected failure", 0, r);
             var spec = Data[shard][(int)r];
+            Interlocked.Increment(ref _rowsYielded);
             yield return new SourceRow
             {
                 Position = new RowPosition(shard, 0, r),

@@ -6,7 +6,7 @@ internal sealed class CounterSet
     private readonly long[] _rowsPerSource;
     private readonly long[] _emittedPerSource;
     private readonly long[] _dropped = new long[Enum.GetValues<DropReason>().Length];
-    private long _skipped, _batches, _packs, _tokens, _images, _tiles, _bytes, _imageTokensRemoved;
+    private long _batches, _packs, _tokens, _images, _tiles, _bytes, _imageTokensRemoved;
 
     public CounterSet(int sources)
     {
@@ -17,7 +17,6 @@ internal sealed class CounterSet
     public void Row(int source) => Interlocked.Increment(ref _rowsPerSource[source]);
     public void Drop(DropReason reason) => Interlocked.Increment(ref _dropped[(int)reason]);
     public void Emitted(int source) => Interlocked.Increment(ref _emittedPerSource[source]);
-    public void Skipped(int n) => Interlocked.Add(ref _skipped, n);
     public void ImageTokensRemoved(long n) => Interlocked.Add(ref _imageTokensRemoved, n);
 
     public void Batch(int packs, long tokens, long images, long tiles, long bytes)
@@ -35,7 +34,6 @@ internal sealed class CounterSet
         // Read emitted before rows so a concurrent update never shows a negative in-flight count.
         var emitted = _emittedPerSource.Select(v => Interlocked.Read(ref v)).ToArray();
         var dropped = _dropped.Select(v => Interlocked.Read(ref v)).ToArray();
-        var skipped = Interlocked.Read(ref _skipped);
         var rows = _rowsPerSource.Select(v => Interlocked.Read(ref v)).ToArray();
         return new LoaderCounters
         {
@@ -44,7 +42,6 @@ internal sealed class CounterSet
             EmittedPerSource = emitted,
             SamplesEmitted = emitted.Sum(),
             DroppedByReason = dropped,
-            SkippedByResume = skipped,
             Batches = Interlocked.Read(ref _batches),
             Packs = Interlocked.Read(ref _packs),
             Tokens = Interlocked.Read(ref _tokens),

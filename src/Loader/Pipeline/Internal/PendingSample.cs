@@ -8,12 +8,20 @@ internal sealed class OwnedRow
 {
     public required int SourceIndex { get; init; }
     public required Sources.SourceRow Row { get; init; }
-    public required int Epoch { get; init; }
-    public required int ShardCursor { get; init; }
     public required byte[][] ImageBuffers { get; init; }
     public required int[] ImageLengths { get; init; }
 
-    public static OwnedRow Copy(int source, Sources.SourceRow row, int epoch, int cursor)
+    /// <summary>The read stage right after this row: its source's position, the mixture's random state and which
+    /// sources had ended (a shared snapshot, replaced when a source ends) — what a <see cref="LoaderState"/> saved
+    /// after consuming this row records.</summary>
+    public SourcePosition After { get; init; }
+
+    public ulong MixtureRandom { get; init; }
+
+    public bool[] Ended { get; init; } = [];
+
+    public static OwnedRow Copy(int source, Sources.SourceRow row, SourcePosition after = default, ulong mixtureRandom = 0,
+        bool[]? ended = null)
     {
         var n = row.Images.Count;
         var buffers = new byte[n][];
@@ -25,7 +33,27 @@ internal sealed class OwnedRow
             src.CopyTo(buffers[i]);
             lengths[i] = src.Length;
         }
-        return new OwnedRow { SourceIndex = source, Row = row, Epoch = epoch, ShardCursor = cursor, ImageBuffers = buffers, ImageLengths = lengths };
+        return new OwnedRow
+        {
+            SourceIndex = source, Row = row, ImageBuffers = buffers, ImageLengths = lengths,
+            After = after, MixtureRandom = mixtureRandom, Ended = ended ?? [],
+        };
+    }
+
+    /// <summary>A copy with its own image buffers (a row that occurs twice, e.g. in two epochs, is owned twice).</summary>
+    public OwnedRow Clone()
+    {
+        var buffers = new byte[ImageBuffers.Length][];
+        for (var i = 0; i < buffers.Length; i++)
+        {
+            buffers[i] = ArrayPool<byte>.Shared.Rent(Math.Max(1, ImageLengths[i]));
+            Image(i).CopyTo(buffers[i]);
+        }
+        return new OwnedRow
+        {
+            SourceIndex = SourceIndex, Row = Row, ImageBuffers = buffers, ImageLengths = (int[])ImageLengths.Clone(),
+            After = After, MixtureRandom = MixtureRandom, Ended = Ended,
+        };
     }
 
     public ReadOnlySpan<byte> Image(int i) => ImageBuffers[i].AsSpan(0, ImageLengths[i]);
