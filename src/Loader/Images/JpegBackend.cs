@@ -18,10 +18,11 @@ public enum JpegBackend
     Auto = 0,
 
     /// <summary>
-    /// The system TurboJPEG API (<c>libturbojpeg.so.0</c>) for baseline and progressive YCbCr and grayscale JPEGs
-    /// (accurate integer DCT, fancy upsampling: Pillow's defaults), with Pillow's verdicts on damaged data: corrupt data
-    /// libjpeg only warns about is decoded, a fatal libjpeg error is <see cref="ImageDecodeFailure.Corrupt"/>. CMYK/YCCK
-    /// JPEGs go through the SkiaSharp path. Creating a decoder with this value fails when the library cannot be loaded.
+    /// The system TurboJPEG API (<c>libturbojpeg.so.0</c>) for baseline and progressive 8-bit JPEGs — YCbCr, gray, and
+    /// CMYK/YCCK converted as Pillow's "CMYK;I" → RGB (accurate integer DCT, fancy upsampling: Pillow's defaults) —
+    /// with Pillow's verdicts on damaged data: corrupt data libjpeg only warns about is decoded, a fatal libjpeg error
+    /// is <see cref="ImageDecodeFailure.Corrupt"/>. Anything else goes through the SkiaSharp path. Creating a decoder
+    /// with this value fails when the library cannot be loaded.
     /// </summary>
     TurboJpeg = 1,
 

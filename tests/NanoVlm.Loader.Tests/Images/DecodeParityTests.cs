@@ -177,8 +177,8 @@ public class DecodeParityTests
     }
 
     /// <summary>
-    /// CMYK/YCCK JPEGs stay on the SkiaSharp path under TurboJPEG (same bytes as Pillow either way), and the
-    /// TurboJPEG decoder is thread-safe with its per-thread handles.
+    /// Both JPEG decoders give the same bytes on every intact fixture (CMYK included), and the TurboJPEG decoder is
+    /// thread-safe (a decompressor per image).
     /// </summary>
     [Fact]
     public void TurboJpeg_IsThreadSafe_AndMatchesSkiaOnEveryJpegFixture()

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Runtime.InteropServices;
 
 namespace NanoVlm.Loader.Images.Internal;
@@ -22,8 +23,11 @@ internal static unsafe partial class TurboJpeg
     public const string LibraryName = "libturbojpeg.so.0";
 
     private const int TjpfRgb = 0;
+    private const int TjpfCmyk = 11;
     private const int TjcsYCbCr = 1;
     private const int TjcsGray = 2;
+    private const int TjcsCmyk = 3;
+    private const int TjcsYcck = 4;
     private const int TjerrWarning = 0;
     private const int TjflagStopOnWarning = 8192;
     private const int MessageMax = 200; // JMSG_LENGTH_MAX
@@ -39,8 +43,8 @@ internal static unsafe partial class TurboJpeg
         /// <summary>The destination holds the RGB8 pixels.</summary>
         Decoded,
 
-        /// <summary>Not a stream this path handles (CMYK/YCCK, not 8-bit, size differs from the probe): nothing was
-        /// reported, use the SkiaSharp path.</summary>
+        /// <summary>Not a stream this path handles (not 8-bit, an unusual colour space, size differs from the probe):
+        /// nothing was reported, use the SkiaSharp path.</summary>
         NotHandled,
 
         /// <summary>TurboJPEG reported an error (the message is in the out parameter): the destination is unspecified,
@@ -49,43 +53,101 @@ internal static unsafe partial class TurboJpeg
     }
 
     /// <summary>
-    /// Decodes an 8-bit YCbCr or gray JPEG into <paramref name="destination"/> (Width·3 bytes per row). Corrupt data
-    /// that libjpeg only warns about (extraneous bytes before a marker, a bad Huffman code) still gives
-    /// <see cref="Result.Decoded"/>: those are the pixels Pillow returns, since Pillow ignores libjpeg's warnings
+    /// Decodes an 8-bit YCbCr, gray, CMYK or YCCK JPEG into <paramref name="destination"/> as RGB8 (Width·3 bytes per
+    /// row). Corrupt data that libjpeg only warns about (extraneous bytes before a marker, a bad Huffman code) still
+    /// gives <see cref="Result.Decoded"/>: those are the pixels Pillow returns, since Pillow ignores libjpeg's warnings
     /// (checked on tests/fixtures/decode/jpeg_fuzz.tsv).
     /// </summary>
     public static Result TryDecode(ReadOnlySpan<byte> data, in ImageHeader header, Span<byte> destination, out string? error)
     {
         error = null;
-        if (header.BitsPerSample != 8 || header.Components is not (1 or 3)) return Result.NotHandled;
+        if (header.BitsPerSample != 8 || header.Components is not (1 or 3 or 4)) return Result.NotHandled;
         fixed (byte* src = data)
-        fixed (byte* dst = destination)
         {
             var size = new CULong((nuint)data.Length);
+            int colorspace;
             nint h = Init(out error);
             if (h == 0) return Result.Failed;
             try
             {
-                int w, ht, subsamp, colorspace;
+                int w, ht, subsamp;
                 if (tjDecompressHeader3(h, src, size, &w, &ht, &subsamp, &colorspace) != 0 && tjGetErrorCode(h) != TjerrWarning)
                 {
                     error = ErrorOf(h);
                     return Result.Failed;
                 }
-                if (colorspace is not (TjcsYCbCr or TjcsGray) || w != header.Width || ht != header.Height) return Result.NotHandled;
-                if (tjDecompress2(h, src, size, dst, w, w * 3, ht, TjpfRgb, TjflagStopOnWarning) == 0) return Result.Decoded;
-                if (tjGetErrorCode(h) != TjerrWarning)
-                {
-                    error = ErrorOf(h);
-                    return Result.Failed;
-                }
+                if (w != header.Width || ht != header.Height) return Result.NotHandled;
             }
             finally
             {
                 _ = tjDestroy(h);
             }
-            return DecodeThroughWarnings(src, size, dst, header, out error);
+            if (colorspace is (TjcsYCbCr or TjcsGray) && header.Components != 4)
+            {
+                fixed (byte* dst = destination) return Decompress(src, size, dst, header, TjpfRgb, 3, out error);
+            }
+            if (colorspace is not (TjcsCmyk or TjcsYcck) || header.Components != 4 || header.PixelCount * 4 > Array.MaxLength)
+                return Result.NotHandled;
+            // Pillow reads 4-channel JPEGs as Adobe-inverted CMYK ("CMYK;I") and converts that to RGB.
+            var cmyk = ArrayPool<byte>.Shared.Rent(checked(header.Width * header.Height * 4));
+            try
+            {
+                Result r;
+                fixed (byte* c = cmyk) r = Decompress(src, size, c, header, TjpfCmyk, 4, out error);
+                if (r == Result.Decoded) InvertedCmykToRgb(cmyk.AsSpan(0, header.Width * header.Height * 4), destination);
+                return r;
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(cmyk);
+            }
         }
+    }
+
+    /// <summary>Pillow's <c>convert('RGB')</c> of a "CMYK;I" image given libjpeg's CMYK bytes: with c' = 255 − c
+    /// (the inverted raw mode), R = nk − c'·nk/255 rounded as Pillow's MULDIV255, where nk = 255 − k' = k.</summary>
+    private static void InvertedCmykToRgb(ReadOnlySpan<byte> cmyk, Span<byte> rgb)
+    {
+        for (int i = 0, o = 0; i < cmyk.Length; i += 4, o += 3)
+        {
+            int nk = cmyk[i + 3];
+            rgb[o] = (byte)(nk - MulDiv255(255 - cmyk[i], nk));
+            rgb[o + 1] = (byte)(nk - MulDiv255(255 - cmyk[i + 1], nk));
+            rgb[o + 2] = (byte)(nk - MulDiv255(255 - cmyk[i + 2], nk));
+        }
+
+        static int MulDiv255(int a, int b)
+        {
+            int t = a * b + 128;
+            return ((t >> 8) + t) >> 8;
+        }
+    }
+
+    /// <summary>
+    /// Decompresses into <paramref name="dst"/> in <paramref name="pixelFormat"/>, stopping at the first warning; an
+    /// image with warnings is decoded again without stopping (<see cref="DecodeThroughWarnings"/>).
+    /// </summary>
+    private static Result Decompress(byte* src, CULong size, byte* dst, in ImageHeader header, int pixelFormat, int bytesPerPixel,
+        out string? error)
+    {
+        nint h = Init(out error);
+        if (h == 0) return Result.Failed;
+        try
+        {
+            int pitch = header.Width * bytesPerPixel;
+            if (tjDecompress2(h, src, size, dst, header.Width, pitch, header.Height, pixelFormat, TjflagStopOnWarning) == 0)
+                return Result.Decoded;
+            if (tjGetErrorCode(h) != TjerrWarning)
+            {
+                error = ErrorOf(h);
+                return Result.Failed;
+            }
+        }
+        finally
+        {
+            _ = tjDestroy(h);
+        }
+        return DecodeThroughWarnings(src, size, dst, header, pixelFormat, bytesPerPixel, out error);
     }
 
     /// <summary>
@@ -94,7 +156,8 @@ internal static unsafe partial class TurboJpeg
     /// can: libjpeg writes the message only for the first warning and for the fatal error, so the message is still the
     /// first warning's (the one the stopping pass saw) exactly when no fatal error followed.
     /// </summary>
-    private static Result DecodeThroughWarnings(byte* src, CULong size, byte* dst, in ImageHeader header, out string? error)
+    private static Result DecodeThroughWarnings(byte* src, CULong size, byte* dst, in ImageHeader header, int pixelFormat,
+        int bytesPerPixel, out string? error)
     {
         Span<byte> firstWarning = stackalloc byte[MessageMax];
         int firstLength = CopyMessage(tjGetErrorStr2(0), firstWarning);
@@ -102,7 +165,8 @@ internal static unsafe partial class TurboJpeg
         if (h == 0) return Result.Failed;
         try
         {
-            if (tjDecompress2(h, src, size, dst, header.Width, header.Width * 3, header.Height, TjpfRgb, 0) == 0) return Result.Decoded;
+            if (tjDecompress2(h, src, size, dst, header.Width, header.Width * bytesPerPixel, header.Height, pixelFormat, 0) == 0)
+                return Result.Decoded;
             ReadOnlySpan<byte> message = MemoryMarshal.CreateReadOnlySpanFromNullTerminated(tjGetErrorStr2(h));
             if (message.SequenceEqual(firstWarning[..firstLength])) return Result.Decoded;
             error = ErrorOf(h);
