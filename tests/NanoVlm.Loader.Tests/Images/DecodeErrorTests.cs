@@ -250,10 +250,7 @@ public class DecodeErrorTests
     private static long AllocatedByCleanDecode(ImageDecoder decoder, byte[] jpeg, string name)
     {
         var dst = new byte[ImageProbe.Probe(jpeg, name).Rgb8ByteCount];
-        decoder.DecodeRgb8(jpeg, dst, name); // warm up
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        decoder.DecodeRgb8(jpeg, dst, name);
-        return GC.GetAllocatedBytesForCurrentThread() - before;
+        return DecodeFixture.SteadyAllocationPerCall(() => decoder.DecodeRgb8(jpeg, dst, name));
     }
 
     private static string Verdict(ImageDecoder decoder, byte[] data)

@@ -158,10 +158,7 @@ public class DecodeParityTests
         byte[] enc = DecodeFixture.Get(file).Encoded();
         ImageDecoder decoder = DecodeFixture.Decoder(backend);
         var dst = new byte[ImageProbe.Probe(enc, file).Rgb8ByteCount];
-        for (int i = 0; i < 3; i++) decoder.DecodeRgb8(enc, dst, file);
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 10; i++) decoder.DecodeRgb8(enc, dst, file);
-        long perImage = (GC.GetAllocatedBytesForCurrentThread() - before) / 10;
+        long perImage = DecodeFixture.SteadyAllocationPerCall(() => decoder.DecodeRgb8(enc, dst, file));
         // 16-bit gray PNG uses ZLibStream (about 0.5 KB more); everything else is SkiaSharp's wrappers.
         Assert.True(perImage <= limit, $"{file}: {perImage} B per decode");
     }
