@@ -61,6 +61,15 @@ public sealed class ResumeTests
             var resumed = await Run(sources, options with { Workers = 1 }, states[cut - 1], max - cut);
             Assert.True(full.Skip(cut).SequenceEqual(resumed), $"{scenario}: resumed after batch {cut} of {full.Count} differs");
         }
+        // A resumed run's own states resume exactly too (a job preempted twice).
+        var first = full.Count / 3;
+        var again = new List<LoaderState>();
+        await Run(sources, options, states[first - 1], max - first, again);
+        var second = first + again.Count / 2;
+        var twice = await Run(sources, options, again[second - first - 1], max - second);
+        Assert.True(full.Skip(second).SequenceEqual(twice), $"{scenario}: resumed twice (after {first}, then {second}) differs");
+        if (max == int.MaxValue)
+            Assert.Empty(await Run(sources, options, states[^1], int.MaxValue)); // after the last batch: nothing follows
     }
 
     [Fact(Timeout = 60_000)]
