@@ -585,7 +585,7 @@ public sealed class DataLoader : IAsyncEnumerable<Batch>, IEnumerable<Batch>, IA
     // ---- materialize ----
     // A worker is CPU-bound and runs on its own thread, blocking on its channels and the slab pool, rather than as an
     // async loop whose continuations hop between thread-pool threads: its thread-local caches (ArrayPool's buffers
-    // for the resize passes, the TurboJPEG handle) then stay warm and the steady state allocates almost nothing.
+    // for the resize passes) then stay warm and the steady state allocates almost nothing.
     private void MaterializeStage(int worker, CancellationToken ct)
     {
         var reader = _plans[worker].Reader;

@@ -47,8 +47,8 @@ internal static unsafe partial class TurboJpeg
         /// nothing was reported, use the SkiaSharp path.</summary>
         NotHandled,
 
-        /// <summary>TurboJPEG reported an error (the message is in the out parameter): the destination is unspecified,
-        /// use the SkiaSharp path, whose verdict is the decoder's.</summary>
+        /// <summary>libjpeg reported a fatal error (the message is in the out parameter): the image is corrupt, as
+        /// Pillow would say; the destination is unspecified.</summary>
         Failed,
     }
 
@@ -89,12 +89,13 @@ internal static unsafe partial class TurboJpeg
             if (colorspace is not (TjcsCmyk or TjcsYcck) || header.Components != 4 || header.PixelCount * 4 > Array.MaxLength)
                 return Result.NotHandled;
             // Pillow reads 4-channel JPEGs as Adobe-inverted CMYK ("CMYK;I") and converts that to RGB.
-            var cmyk = ArrayPool<byte>.Shared.Rent(checked(header.Width * header.Height * 4));
+            var cmykBytes = (int)header.PixelCount * 4;
+            var cmyk = ArrayPool<byte>.Shared.Rent(cmykBytes);
             try
             {
                 Result r;
                 fixed (byte* c = cmyk) r = Decompress(src, size, c, header, TjpfCmyk, 4, out error);
-                if (r == Result.Decoded) InvertedCmykToRgb(cmyk.AsSpan(0, header.Width * header.Height * 4), destination);
+                if (r == Result.Decoded) InvertedCmykToRgb(cmyk.AsSpan(0, cmykBytes), destination);
                 return r;
             }
             finally

@@ -23,16 +23,7 @@ internal sealed class OwnedRow
     public static OwnedRow Copy(int source, Sources.SourceRow row, SourcePosition after = default, ulong mixtureRandom = 0,
         bool[]? ended = null)
     {
-        var n = row.Images.Count;
-        var buffers = new byte[n][];
-        var lengths = new int[n];
-        for (var i = 0; i < n; i++)
-        {
-            var src = row.Images[i].Span;
-            buffers[i] = ArrayPool<byte>.Shared.Rent(Math.Max(1, src.Length));
-            src.CopyTo(buffers[i]);
-            lengths[i] = src.Length;
-        }
+        var (buffers, lengths) = Own(row.Images);
         return new OwnedRow
         {
             SourceIndex = source, Row = row, ImageBuffers = buffers, ImageLengths = lengths,
@@ -43,17 +34,26 @@ internal sealed class OwnedRow
     /// <summary>A copy with its own image buffers (a row that occurs twice, e.g. in two epochs, is owned twice).</summary>
     public OwnedRow Clone()
     {
-        var buffers = new byte[ImageBuffers.Length][];
-        for (var i = 0; i < buffers.Length; i++)
-        {
-            buffers[i] = ArrayPool<byte>.Shared.Rent(Math.Max(1, ImageLengths[i]));
-            Image(i).CopyTo(buffers[i]);
-        }
+        var (buffers, lengths) = Own([.. ImageBuffers.Select((b, i) => (ReadOnlyMemory<byte>)b.AsMemory(0, ImageLengths[i]))]);
         return new OwnedRow
         {
-            SourceIndex = SourceIndex, Row = Row, ImageBuffers = buffers, ImageLengths = (int[])ImageLengths.Clone(),
+            SourceIndex = SourceIndex, Row = Row, ImageBuffers = buffers, ImageLengths = lengths,
             After = After, MixtureRandom = MixtureRandom, Ended = Ended,
         };
+    }
+
+    private static (byte[][] Buffers, int[] Lengths) Own(IReadOnlyList<ReadOnlyMemory<byte>> images)
+    {
+        var buffers = new byte[images.Count][];
+        var lengths = new int[images.Count];
+        for (var i = 0; i < buffers.Length; i++)
+        {
+            var src = images[i].Span;
+            buffers[i] = ArrayPool<byte>.Shared.Rent(Math.Max(1, src.Length));
+            src.CopyTo(buffers[i]);
+            lengths[i] = src.Length;
+        }
+        return (buffers, lengths);
     }
 
     public ReadOnlySpan<byte> Image(int i) => ImageBuffers[i].AsSpan(0, ImageLengths[i]);
