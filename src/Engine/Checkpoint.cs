@@ -115,7 +115,7 @@ public static class Checkpoint
             {
                 using var a = file.View(pair.Key);
                 using var b = file.View(pair.Value);
-                if (!a.to(ScalarType.Float32).equal(b.to(ScalarType.Float32)).item<bool>())
+                if (!a.to(ScalarType.Float32).equal(b.to(ScalarType.Float32)).all().item<bool>())
                     problems.Add($"the tied weights '{pair.Key}' and '{pair.Value}' are both in the file and differ");
             }
         }
