@@ -75,22 +75,50 @@ public sealed partial class VisionLanguageModel : nn.Module
     /// <param name="tiles">Tiles [N, 3, S, S] or null for text only.</param>
     /// <returns>[B, T, D].</returns>
     /// <exception cref="ArgumentException">The number of image tokens is not N × tokens per tile.</exception>
-    public Tensor Embed(Tensor inputIds, Tensor? tiles)
+    public Tensor Embed(Tensor inputIds, Tensor? tiles) => Embed(inputIds, tiles is null ? [] : [tiles]);
+
+    /// <summary><see cref="Embed(Tensor, Tensor?)"/> with the tiles in several tensors (e.g. one per pack), encoded
+    /// one tensor at a time and used in order.</summary>
+    /// <param name="inputIds">Token ids, int64 or int32.</param>
+    /// <param name="tiles">Tile tensors [n_i, 3, S, S].</param>
+    /// <returns>[B, T, D].</returns>
+    public Tensor Embed(Tensor inputIds, IReadOnlyList<Tensor> tiles)
     {
         using var scope = NewDisposeScope();
         var ids = inputIds.dtype == ScalarType.Int64 ? inputIds : inputIds.to(ScalarType.Int64);
         var embd = _decoder.TokenEmbedding.forward(ids);
         var isImage = ids.eq(ImageTokenId);
         long imageTokens = isImage.sum().item<long>();
-        long tileCount = tiles is null ? 0 : tiles.shape[0];
+        long tileCount = tiles.Sum(t => t.shape[0]);
         long expected = tileCount * Config.MpImageTokenLength;
         if (imageTokens != expected)
             throw new ArgumentException(
                 $"The ids hold {imageTokens} image tokens (id {ImageTokenId}) but {tileCount} tiles give {expected} " +
                 $"({Config.MpImageTokenLength} per tile, mp_image_token_length): ids and tiles do not belong together.");
         if (tileCount == 0) return embd.MoveToOuterDisposeScope();
-        var features = EncodeImages(tiles!).reshape(-1, Config.LmHiddenDim).to(embd.dtype);
+        var parts = tiles.Where(t => t.shape[0] > 0).Select(t => EncodeImages(t).reshape(-1, Config.LmHiddenDim)).ToArray();
+        var features = (parts.Length == 1 ? parts[0] : torch.cat(parts, 0)).to(embd.dtype);
         return embd.masked_scatter(isImage.unsqueeze(-1), features).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The forward over a batch of loader packs: hidden states [B, L, D] (see <see cref="AttentionMode"/>).</summary>
+    /// <param name="batch">The packs.</param>
+    /// <param name="mode">Document masking (default) or nanoVLM's whole-pack causal mask.</param>
+    /// <returns>Hidden states; <see cref="Loss"/> with <see cref="PackBatch.Labels"/> gives the training loss.</returns>
+    public Tensor Forward(PackBatch batch, AttentionMode mode = AttentionMode.Document)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        using var scope = NewDisposeScope();
+        var x = Embed(batch.InputIds, batch.Tiles);
+        long t = x.shape[1];
+        if (mode == AttentionMode.Nanovlm)
+        {
+            using var bias = AttentionBias.Nanovlm(batch.AttentionMask, t, t, x.dtype);
+            var positions = torch.arange(t, dtype: ScalarType.Int64, device: x.device).unsqueeze(0);
+            return _decoder.Forward(x, positions, bias, maxPosition: t - 1).MoveToOuterDisposeScope();
+        }
+        using var documentBias = AttentionBias.Document(batch.SegmentIds, batch.AttentionMask, x.dtype);
+        return _decoder.Forward(x, batch.PositionIds, documentBias).MoveToOuterDisposeScope();
     }
 
     /// <summary>nanoVLM's <c>forward(input_ids, images, attention_mask)</c> without targets: hidden states after the

@@ -72,7 +72,7 @@ public class ConfigTests
         using var fewer = images.narrow(0, 0, images.shape[0] - 1);
         var e = Assert.Throws<ArgumentException>(() => model.Embed(ids, fewer));
         Assert.Contains("image tokens", e.Message);
-        Assert.Throws<ArgumentException>(() => model.Embed(ids, null));
+        Assert.Throws<ArgumentException>(() => model.Embed(ids, (Tensor?)null));
     }
 
     [Fact]
