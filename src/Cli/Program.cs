@@ -22,6 +22,7 @@ public static class Program
         yield return PreprocessCommand.Create();
         yield return LoaderCommand.Create();
         yield return ProfileCommand.Create();
+        yield return GenerateCommand.Create();
     }
 
     /// <summary>Runs the command line and returns the process exit code.</summary>

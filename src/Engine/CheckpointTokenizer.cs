@@ -1,0 +1,55 @@
+using NanoVlm.Loader.Text;
+
+namespace NanoVlm.Engine;
+
+/// <summary>Finds the tokenizer that belongs to a checkpoint: an explicit path, else <c>tokenizer.json</c> or
+/// <c>tokenizer.model</c> in the checkpoint folder. There is no hub access, so a checkpoint without one names the
+/// config's <c>lm_tokenizer</c> to fetch.</summary>
+public static class CheckpointTokenizer
+{
+    /// <summary>The word that selects the built-in tokenizer (<see cref="VlmTokenizer.LoadDefault"/>).</summary>
+    public const string BuiltIn = "default";
+
+    /// <summary>Loads the tokenizer for <paramref name="checkpointDir"/>.</summary>
+    /// <param name="checkpointDir">The checkpoint folder.</param>
+    /// <param name="config">Its configuration (named in the error).</param>
+    /// <param name="explicitPath">A <c>tokenizer.json</c>, a SentencePiece <c>.model</c>, <c>default</c>, or null.</param>
+    /// <returns>The tokenizer.</returns>
+    /// <exception cref="FileNotFoundException">No tokenizer was given or found.</exception>
+    public static VlmTokenizer Load(string checkpointDir, VlmConfig config, string? explicitPath = null)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        if (explicitPath == BuiltIn) return VlmTokenizer.LoadDefault();
+        if (explicitPath is not null)
+        {
+            if (!File.Exists(explicitPath)) throw new FileNotFoundException($"Tokenizer file '{explicitPath}' does not exist.", explicitPath);
+            return Open(explicitPath);
+        }
+        foreach (var name in new[] { "tokenizer.json", "tokenizer.model" })
+        {
+            string p = Path.Combine(checkpointDir, name);
+            if (File.Exists(p)) return Open(p);
+        }
+        throw new FileNotFoundException(
+            $"No tokenizer for checkpoint '{checkpointDir}': it has no tokenizer.json (or tokenizer.model) and no --tokenizer was given. " +
+            $"Its config names lm_tokenizer '{config.LmTokenizer}': put that tokenizer's tokenizer.json into the checkpoint folder or pass --tokenizer PATH.");
+    }
+
+    private static VlmTokenizer Open(string path) => path.EndsWith(".model", StringComparison.OrdinalIgnoreCase)
+        ? VlmTokenizer.FromSentencePiece(path, new VlmTokenizerOptions { EosToken = "<|im_end|>" })
+        : VlmTokenizer.FromTokenizerJson(path);
+
+    /// <summary>Text of generated ids the way nanoVLM decodes answers (<c>skip_special_tokens=True</c>): special and
+    /// added tokens (EOS, ChatML markers, image tokens) are left out.</summary>
+    /// <param name="tokenizer">The tokenizer.</param>
+    /// <param name="ids">Generated ids.</param>
+    /// <returns>The text.</returns>
+    public static string DecodeAnswer(VlmTokenizer tokenizer, ReadOnlySpan<int> ids)
+    {
+        ArgumentNullException.ThrowIfNull(tokenizer);
+        var special = new HashSet<int>(tokenizer.AtomicTokens.Values) { tokenizer.EosTokenId };
+        var kept = new List<int>(ids.Length);
+        foreach (int id in ids) if (!special.Contains(id)) kept.Add(id);
+        return tokenizer.Decode(kept.ToArray());
+    }
+}
