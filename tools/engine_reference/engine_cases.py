@@ -6,8 +6,6 @@ image + 2 + (i-1)*8 + (j-1) (nanoVLM's r-major order of `vlm_extra_tokens`). Cha
 `<image: k>` marker (emitted by data/processors.py get_image_string when a sample has several images) are
 ordinary ids here; to the model all of these except the image token are plain embedded tokens.
 """
-import math
-
 TEXT_LO = 20          # drawn text ids start here (ids below are reserved for the markers below)
 IM_START = 1          # <|im_start|>
 USER, ASSISTANT, NEWLINE = 14, 15, 13
@@ -103,4 +101,4 @@ def check_shapes(cfg):
     assert cfg.vit_img_size % cfg.vit_patch_size == 0 and side % cfg.mp_pixel_shuffle_factor == 0
     assert cfg.lm_n_heads % cfg.lm_n_kv_heads == 0 and cfg.lm_hidden_dim % cfg.lm_n_heads == 0
     assert cfg.vit_hidden_dim % cfg.vit_n_heads == 0
-    return side * side, int(math.isqrt(side * side)) ** 2 // cfg.mp_pixel_shuffle_factor ** 2
+    return side * side, side * side // cfg.mp_pixel_shuffle_factor ** 2
