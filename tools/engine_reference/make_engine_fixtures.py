@@ -18,7 +18,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 NANOVLM_COMMIT = "4e0c0961846135c2217f95e54cb4c2d66eb55e42"
 FILTERS = [(3, 1.0), (0, 0.5), (50, 0.9), (5, 0.8), (1, 1.0)]
 MAX_NEW = 16
-MIN_MARGIN = 1e-3
+MIN_MARGIN = 1e-3       # smallest top-1/top-2 logit gap over the greedy steps: exact ids must be a stable fp32 test
+MIN_DISTINCT = 3        # random tiny models tend to repeat one token; a constant row would not test the KV cache
+MAX_ATTEMPTS = 48
 
 
 def parse_args():
@@ -27,6 +29,8 @@ def parse_args():
                     help="folder holding nanoVLM's models/ at commit 4e0c096 (default: $NANOVLM_DIR)")
     ap.add_argument("--out", default=os.path.join(HERE, "..", "..", "tests", "fixtures", "engine"))
     ap.add_argument("--cases", default=None, help="comma-separated subset of the cases")
+    ap.add_argument("--search-seeds", action="store_true",
+                    help="search seed attempts again instead of using each case's seed_attempt (minutes)")
     args = ap.parse_args()
     if not args.nanovlm or not os.path.isdir(os.path.join(args.nanovlm, "models")):
         ap.error(f"--nanovlm (or NANOVLM_DIR) must name a folder with nanoVLM's models/, got {args.nanovlm!r}")
@@ -106,7 +110,7 @@ def build_batch(case, cfg, seed):
 
 
 @torch.no_grad()
-def naive_greedy(model, ids, images, mask, n, eos, margins):
+def naive_greedy(model, ids, images, mask, n, eos, margins, raw):
     """Greedy decoding by full recomputation each step (no KV cache), nanoVLM's EOS post-processing applied."""
     emb = model.decoder.token_embedding(ids)
     imgs = model._process_images(images, ids.device)
@@ -124,6 +128,7 @@ def naive_greedy(model, ids, images, mask, n, eos, margins):
         if mask is not None:
             mask = torch.cat([mask, torch.ones_like(mask[:, :1])], 1)
     gen = torch.cat(out, 1)
+    raw.append(gen.clone())
     for b in range(gen.size(0)):
         hits = (gen[b] == eos).nonzero()
         if len(hits):
@@ -173,9 +178,9 @@ def run_case(case, weight_seed, input_seed):
     for k, p in FILTERS:
         io[f"out.filter_k{k}_p{p}"] = top_k_top_p_filtering(filt_in.clone(), top_k=k, top_p=p)
 
-    margins = []
-    naive = naive_greedy(model, ids, images, attn, MAX_NEW, eos, margins)
-    naive0 = naive_greedy(model, ids[:1], [images[0]], None, MAX_NEW, eos, margins)
+    margins, raw = [], []
+    naive = naive_greedy(model, ids, images, attn, MAX_NEW, eos, margins, raw)
+    naive0 = naive_greedy(model, ids[:1], [images[0]], None, MAX_NEW, eos, margins, raw)
     for m in model.modules():           # nanoVLM's own hand-written attention (taken when SDPA is absent)
         if hasattr(m, "sdpa"):
             m.sdpa = False
@@ -187,6 +192,9 @@ def run_case(case, weight_seed, input_seed):
     checks = {
         "kv_cache_greedy_equals_full_recompute": bool(torch.equal(greedy, naive) and torch.equal(greedy0, naive0)),
         "greedy_min_top1_top2_logit_gap": min(margins),
+        "greedy_min_distinct_ids_per_row": min(len(set(r)) for r in greedy.tolist() + greedy0.tolist()),
+        "greedy_rows_with_eos_before_last_step": sum(eos in r[:-1] for r in greedy.tolist() + greedy0.tolist()),
+        "greedy_ids_replaced_by_eos_postprocessing": int((raw[0] != naive).sum() + (raw[1] != naive0).sum()),
         "filter_min_top_p_boundary_gap": min(top_p_boundary_gap(filt_in, k, p) for k, p in FILTERS),
         "logits_nomask_vs_batched_sample0_max_abs_diff": float((logits0[0] - logits[0]).abs().max()),
         "sdpa_shim_vs_nanovlm_manual_attention_max_abs_logit_diff": float((logits - logits_fb).abs().max()),
@@ -212,15 +220,40 @@ def sha256(path):
         return hashlib.sha256(f.read()).hexdigest()
 
 
-def write_case(case, out_root):
-    for attempt in range(8):
-        weight_seed, input_seed = 42 + 1000 * attempt, 1234 + 1000 * attempt
-        model, io, checks, meta = run_case(case, weight_seed, input_seed)
-        if checks["greedy_min_top1_top2_logit_gap"] >= MIN_MARGIN and checks["filter_min_top_p_boundary_gap"] >= 1e-4:
-            break
-        print(f"{case}: seeds {weight_seed}/{input_seed} too close to a tie ({checks}), re-drawing", file=sys.stderr)
-    else:
+def acceptable(checks):
+    return (checks["greedy_min_top1_top2_logit_gap"] >= MIN_MARGIN and checks["filter_min_top_p_boundary_gap"] >= 1e-4
+            and checks["greedy_min_distinct_ids_per_row"] >= MIN_DISTINCT)
+
+
+def seeds(attempt):
+    return 42 + 1000 * attempt, 1234 + 1000 * attempt
+
+
+def search_seed_attempt(case):
+    """First attempt meeting acceptable() whose greedy output also emits EOS before the last step (so nanoVLM's
+    after-EOS replacement is exercised); else the first acceptable one."""
+    first = None
+    for attempt in range(MAX_ATTEMPTS):
+        _, _, checks, _ = run_case(case, *seeds(attempt))
+        ok = acceptable(checks)
+        print(f"{case}: attempt {attempt}: acceptable {ok}, rows with early EOS "
+              f"{checks['greedy_rows_with_eos_before_last_step']}", file=sys.stderr)
+        if ok and checks["greedy_rows_with_eos_before_last_step"] > 0:
+            return attempt
+        if ok and first is None:
+            first = attempt
+    if first is None:
         raise SystemExit(f"{case}: no seed gave a stable greedy/filter fixture")
+    return first
+
+
+def write_case(case, out_root):
+    attempt = search_seed_attempt(case) if args.search_seeds else C.CASES[case]["seed_attempt"]
+    weight_seed, input_seed = seeds(attempt)
+    model, io, checks, meta = run_case(case, weight_seed, input_seed)
+    if not acceptable(checks):
+        raise SystemExit(f"{case}: seed attempt {attempt} no longer gives a stable fixture ({checks}); "
+                         "run with --search-seeds and update seed_attempt in engine_cases.py")
     d = os.path.join(out_root, case)
     ckpt = os.path.join(d, "ckpt")
     model.save_pretrained(ckpt)
@@ -279,6 +312,7 @@ def _manifest(case, meta, io, checks, weight_seed, input_seed, d):
         "patches_per_tile": meta["patches"], "tokens_per_tile": cfg.mp_image_token_length,
         "batch": {"B": ids.size(0), "T": ids.size(1), "n_tiles": io["in.images"].size(0)}, "samples": samples,
         "weights": f"nanoVLM init (torch.manual_seed(0)) then fan-in scaled re-draw, seed {weight_seed}",
+        "seed_attempt": (weight_seed - 42) // 1000,
         "inputs_seed": input_seed, "filter_logits_seed": input_seed + 1,
         "generate": {"max_new_tokens": MAX_NEW, "greedy": True, "out.greedy": io["out.greedy"].tolist(),
                      "out.greedy_sample0_nomask": io["out.greedy_sample0_nomask"].tolist()},
