@@ -54,8 +54,10 @@ public sealed class OptimizerRecipe : IDisposable
         foreach (var (name, module, lr) in new (string, nn.Module, double)[]
                  { ("MP", model.Projector, rates.Projector), ("vision", model.VisionEncoder, rates.Vision), ("LM", model.Decoder, rates.Language) })
         {
-            // Distinct by handle: the tied head/embedding is one parameter.
-            var ps = module.parameters().DistinctBy(p => p.Handle).ToList();
+            // The tied head is the embedding's tensor under a second name (TorchSharp lists it as a second Parameter
+            // object): optimizing or clipping it twice would double its step and its share of the norm.
+            bool tied = model.Config.LmTieWeights && name == "LM";
+            var ps = module.named_parameters().Where(np => !(tied && np.name == "head.weight")).Select(np => np.parameter).ToList();
             if (lr <= 0)
             {
                 foreach (var p in ps) p.requires_grad = false;
