@@ -20,19 +20,19 @@ public sealed class BatchHashTests(ITestOutputHelper output) : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    [Theory(Timeout = 120_000)]
-    [InlineData(PlannerKind.BestFit, 2, "4BFE68B190F6BD1C")]
-    [InlineData(PlannerKind.NanovlmCompat, 2, "7E4C8AF9C822510C")]
-    [InlineData(PlannerKind.BestFit, 1, "4BFE68B190F6BD1C")]
+    [Theory(Timeout = 300_000)]
+    [InlineData(PlannerKind.BestFit, 2, "9460AF8054E14268")]
+    [InlineData(PlannerKind.NanovlmCompat, 2, "EFAEBC0786D20195")]
+    [InlineData(PlannerKind.BestFit, 1, "9460AF8054E14268")]
     public async Task SampleDataBatchesMatchTheRecordedHashes(PlannerKind planner, int workers, string expected)
     {
-        SampleDataWriter.Write(_dir, new SampleDataOptions { Rows = 120, Shards = 2, RowGroupSize = 32 });
+        SampleDataWriter.Write(_dir, new SampleDataOptions { Rows = 60, Shards = 2, RowGroupSize = 16 });
         using var source = RowSources.Open(_dir);
         var loader = new DataLoader(source, new DataLoaderOptions { Planner = planner, Workers = workers, Seed = 3 });
         Assert.Equal(expected, await HashRun(loader));
     }
 
-    [Fact(Timeout = 60_000)]
+    [Fact(Timeout = 300_000)]
     public async Task AStagedMixtureWithFailingImagesMatchesTheRecordedHash()
     {
         var png = PipelineFixtures.Png(40, 30, 1);
@@ -62,14 +62,19 @@ public sealed class BatchHashTests(ITestOutputHelper output) : IDisposable
     private async Task<string> HashRun(DataLoader loader)
     {
         var all = new StringBuilder();
+        // Its own loop, not PipelineFixtures.ReadAll: hashing full-size tiles on a loaded machine can take longer than
+        // that helper's stall limit; the test's timeout still ends a hung run.
         await using (loader)
         {
-            await PipelineFixtures.ReadAll(loader, b =>
+            while (await loader.ReadNextAsync() is { } b)
             {
-                var h = Hash(b);
-                output.WriteLine($"batch {b.Index}: {b.Packs.Count} packs, {b.Samples} samples, {h}");
-                all.Append(h).Append('\n');
-            });
+                using (b)
+                {
+                    var h = Hash(b);
+                    output.WriteLine($"batch {b.Index}: {b.Packs.Count} packs, {b.Samples} samples, {h}");
+                    all.Append(h).Append('\n');
+                }
+            }
         }
         Assert.Equal(0, loader.SlabsOutstanding);
         var run = Convert.ToHexString(SHA256.HashData(Encoding.ASCII.GetBytes(all.ToString())))[..16];
