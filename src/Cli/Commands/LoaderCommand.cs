@@ -3,9 +3,9 @@ using System.Diagnostics;
 using System.Text.Json;
 using NanoVlm.Loader.Images;
 using NanoVlm.Loader.Pipeline;
-using NanoVlm.Loader.SampleData;
 using NanoVlm.Loader.Sources;
 using NanoVlm.Packing;
+using NanoVlm.SampleData;
 using Spectre.Console;
 
 // Namespace NanoVlm.Cli (not .Commands) so Program.Commands() can name the command without a using.

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Text.Json;
 using NanoVlm.Packing;
+using NanoVlm.SampleData;
 
 // Namespace NanoVlm.Cli (not .Commands) so Program.Commands() can name the command without a using.
 namespace NanoVlm.Cli;

@@ -2,9 +2,9 @@ using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
 using NanoVlm.Loader.Pipeline;
-using NanoVlm.Loader.SampleData;
 using NanoVlm.Loader.Sources;
 using NanoVlm.Packing;
+using NanoVlm.SampleData;
 using Xunit.Abstractions;
 
 namespace NanoVlm.Loader.Tests.Pipeline;

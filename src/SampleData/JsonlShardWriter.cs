@@ -1,4 +1,4 @@
-namespace NanoVlm.Loader.SampleData;
+namespace NanoVlm.SampleData;
 
 /// <summary>Writes samples as a JSON Lines shard plus image files in an <c>images/</c> folder next to it; paths in the
 /// records are relative to the .jsonl file.</summary>

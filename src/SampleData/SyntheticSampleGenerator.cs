@@ -1,7 +1,7 @@
 using NanoVlm.Loader.Text;
 using SkiaSharp;
 
-namespace NanoVlm.Loader.SampleData;
+namespace NanoVlm.SampleData;
 
 /// <summary>
 /// Generates deterministic, learnable vision-language records: pictures of coloured shapes, seven-segment numbers and

@@ -1,4 +1,4 @@
-namespace NanoVlm.Loader.SampleData;
+namespace NanoVlm.SampleData;
 
 /// <summary>What <see cref="SampleDataWriter"/> generates.</summary>
 public sealed record SampleDataOptions

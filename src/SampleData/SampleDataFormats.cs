@@ -1,4 +1,4 @@
-namespace NanoVlm.Loader.SampleData;
+namespace NanoVlm.SampleData;
 
 /// <summary>Which on-disk formats <see cref="SampleDataWriter"/> writes (the same rows in each).</summary>
 [Flags]

@@ -1,6 +1,6 @@
 using SkiaSharp;
 
-namespace NanoVlm.Loader.SampleData;
+namespace NanoVlm.SampleData;
 
 /// <summary>Draws digits as seven-segment glyphs with rectangles.</summary>
 /// <remarks>Why not fonts: the bundled Skia has no font manager on Linux, and glyphs from system fonts would differ

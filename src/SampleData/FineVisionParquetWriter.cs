@@ -2,7 +2,7 @@ using Parquet;
 using Parquet.Schema;
 using NanoVlm.Loader.Text;
 
-namespace NanoVlm.Loader.SampleData;
+namespace NanoVlm.SampleData;
 
 /// <summary>
 /// Writes <see cref="SyntheticSample"/> rows as a FineVision-layout parquet file (Parquet.Net): <c>images</c>

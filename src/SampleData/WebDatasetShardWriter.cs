@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace NanoVlm.Loader.SampleData;
+namespace NanoVlm.SampleData;
 
 /// <summary>
 /// Writes samples as a WebDataset tar shard (POSIX ustar): per sample <c>KEY.json</c> (texts, ratings, source) then

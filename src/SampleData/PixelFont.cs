@@ -1,6 +1,6 @@
 using SkiaSharp;
 
-namespace NanoVlm.Loader.SampleData;
+namespace NanoVlm.SampleData;
 
 /// <summary>Draws upper-case words with a 5×7 pixel font made of rectangles.</summary>
 /// <remarks>Why not fonts: as with <see cref="SevenSegment"/>, the bundled Skia has no font manager on Linux and

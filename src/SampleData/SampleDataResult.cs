@@ -1,4 +1,4 @@
-namespace NanoVlm.Loader.SampleData;
+namespace NanoVlm.SampleData;
 
 /// <summary>What <see cref="SampleDataWriter.Write"/> wrote.</summary>
 /// <param name="Files">Shard files written (parquet, jsonl, tar), sorted by path; image files of the

@@ -1,6 +1,6 @@
 using NanoVlm.Loader.Text;
 
-namespace NanoVlm.Loader.SampleData;
+namespace NanoVlm.SampleData;
 
 /// <summary>One generated training record: encoded images, question/answer turns with ratings, and a source tag.</summary>
 public sealed class SyntheticSample

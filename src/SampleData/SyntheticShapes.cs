@@ -1,6 +1,7 @@
+using NanoVlm.Packing;
 using NanoVlm.Packing.Internal;
 
-namespace NanoVlm.Packing;
+namespace NanoVlm.SampleData;
 
 /// <summary>
 /// Seeded sample shapes shaped like FineVision after nanoVLM's preprocessing, for benchmarks, tests and

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace NanoVlm.Loader.SampleData;
+namespace NanoVlm.SampleData;
 
 /// <summary>
 /// Writes the built-in synthetic data set (<see cref="SyntheticSampleGenerator"/>) as FineVision-layout parquet and,

@@ -1,6 +1,6 @@
 using System.Text.Json;
 
-namespace NanoVlm.Loader.SampleData;
+namespace NanoVlm.SampleData;
 
 /// <summary>Writes the JSON record of a sample (texts, ratings, source, optional image paths) as used by the
 /// JSON Lines and WebDataset formats.</summary>
