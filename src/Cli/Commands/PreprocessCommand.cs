@@ -16,8 +16,8 @@ namespace NanoVlm.Cli;
 /// <c>nanovlm preprocess IMAGE... --out DIR</c>: nanoVLM's image path (decode → DynamicResize → 512 tiles + global
 /// tile) on image files, with the SIMD CPU path or the ILGPU kernels, many images in parallel. Writes per image
 /// <c>&lt;stem&gt;.resized.png</c>, <c>&lt;stem&gt;.tiles.npy</c> (float32 [N,3,S,S], global first) and
-/// <c>&lt;stem&gt;.json</c>; <c>--bench</c> times the path on in-memory bytes without writing. The CLI contract is
-/// fixed by issue 3 (scripts depend on it).
+/// <c>&lt;stem&gt;.json</c>; <c>--bench</c> times the path on in-memory bytes without writing. The output names and
+/// formats are a contract: scripts depend on them.
 /// </summary>
 internal static class PreprocessCommand
 {
