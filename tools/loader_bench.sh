@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 5's end-to-end loader benchmark: nanoVLM's Python DataLoader pipeline (tools/loader_reference_bench.py, its
+# The end-to-end loader benchmark: nanoVLM's Python DataLoader pipeline (tools/loader_reference_bench.py, its
 # VQADataset + ConstantLengthDataset + VQACollator run with Debian's torch) against `nanovlm loader`, on the same
 # rows: `nanovlm sample-data --format all` writes them once as parquet (read by .NET) and as JSONL + image files
 # (read by Python, since Debian has no pyarrow). Batch size 2, lm_max_length 4096, 1 and 2 workers.
@@ -8,6 +8,7 @@
 #   ROWS=4000 BATCHES=60 WORKERS="1 2" tools/loader_bench.sh
 #   DATA=/tmp/existing-sample-data tools/loader_bench.sh   # reuse a folder written by sample-data --format all
 #
+# Needs NANOVLM_DIR: a checkout of huggingface/nanoVLM at 4e0c096 (tools/nanovlm_reference/README.md).
 # Env: ROWS (2000), SHARDS (4: streaming splits shards among workers, so >= 2 for a fair 2-worker run),
 #      BATCHES (30 timed Python batches after WARMUP (1) batches), DOTNET_BATCHES (150: .NET's clock includes its
 #      startup and first batch, so it runs longer to reach a steady rate), WORKERS ("1 2"), MODE (stream|map, nanoVLM default

@@ -1,8 +1,8 @@
 #!/usr/bin/python3
-"""End-to-end throughput of nanoVLM's own training-data pipeline, the Python side of issue 5's loader benchmark.
+"""End-to-end throughput of nanoVLM's own training-data pipeline, the Python side of the loader benchmark (tools/loader_bench.sh).
 
-Runs nanoVLM's code (tools/nanovlm_reference/data/*, ported near-verbatim; see its README.md) the way train.py's
-get_dataloaders wires it:
+Runs nanoVLM's own code, from a checkout at the pinned commit named by NANOVLM_DIR (with the run-time shims of
+tools/nanovlm_reference/; see its README.md), the way train.py's get_dataloaders wires it:
   rows -> VQADataset (Pillow decode, DynamicResize/ToTensor/GlobalAndSplitImages, ChatML, loss mask, labels)
        -> ConstantLengthDataset (knapsack over seq_len x batch_size*4 tokens, producer thread, queue_size=8)
        -> torch DataLoader(batch_size=2, VQACollator(lm_max_length=4096), pin_memory, drop_last, seed_worker, ...)
@@ -10,7 +10,7 @@ get_dataloaders wires it:
 on the rows of `nanovlm sample-data --format all` (the JSONL copy; Debian has no pyarrow), with our built-in
 SentencePiece tokenizer standing in for SmolLM2's.
 
-  /usr/bin/python3 tools/loader_reference_bench.py --data DIR --workers 1 --batches 20
+  NANOVLM_DIR=/path/to/nanoVLM /usr/bin/python3 tools/loader_reference_bench.py --data DIR --workers 1 --batches 20
   /usr/bin/python3 tools/loader_reference_bench.py --data DIR --workers 0 --dump 8 --dump-dir OUT
 
 Prints one JSON line on stdout:
@@ -32,6 +32,9 @@ import warnings
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tools", "nanovlm_reference"))
+import checkout  # noqa: E402
+
+checkout.use_nanovlm()  # NANOVLM_DIR, checked against the pinned commit; the shims come first on sys.path
 
 import numpy  # noqa: E402
 import torch  # noqa: E402
@@ -60,8 +63,9 @@ def seed_worker(worker_id):  # train.py, verbatim
 
 def use_current_torchvision_antialias():
     """nanoVLM targets torchvision >= 0.17, where tensor resize antialiases by default; Debian's 0.14 does not. So that
-    the reference computes (and pays for) the same global tile as nanoVLM and as SPEC.md, GlobalAndSplitImages'
-    resize(x, [p, p]) is given antialias=True here, leaving the ported module verbatim."""
+    the reference computes (and pays for) the same global tile as nanoVLM with its own torchvision (and as this
+    project, docs/nanovlm-compat.md), GlobalAndSplitImages' resize(x, [p, p]) is given antialias=True here, leaving
+    nanoVLM's module as it is."""
     import functools
     import data.custom_transforms as ct
     ct.resize = functools.partial(ct.resize, antialias=True)

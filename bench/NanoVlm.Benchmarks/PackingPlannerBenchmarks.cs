@@ -1,6 +1,7 @@
 using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Engines;
 using NanoVlm.Packing;
+using NanoVlm.SampleData;
 
 namespace NanoVlm.Benchmarks;
 

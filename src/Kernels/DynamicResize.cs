@@ -1,6 +1,6 @@
 namespace NanoVlm.Kernels;
 
-/// <summary>nanoVLM's DynamicResize size rule (SPEC.md §Image path step 2); pure arithmetic, no pixels.</summary>
+/// <summary>nanoVLM's DynamicResize size rule (nanoVLM data/custom_transforms.py; docs/nanovlm-compat.md, "Image path" step 2); pure arithmetic, no pixels.</summary>
 public static class DynamicResize
 {
     /// <summary>Target size for a <paramref name="width"/>×<paramref name="height"/> image, computed with the same

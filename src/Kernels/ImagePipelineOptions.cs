@@ -1,6 +1,6 @@
 namespace NanoVlm.Kernels;
 
-/// <summary>Parameters of nanoVLM's image path (SPEC.md §Image path); defaults are nanoVLM's.</summary>
+/// <summary>Parameters of nanoVLM's image path (docs/nanovlm-compat.md, "Image path"); defaults are nanoVLM's.</summary>
 public sealed record ImagePipelineOptions
 {
     /// <summary>Pillow's <c>Image.MAX_IMAGE_PIXELS</c> (89,478,485 = 1024·1024·1024 / 4 / 3). Pillow only <em>warns</em>

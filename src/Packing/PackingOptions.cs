@@ -1,6 +1,6 @@
 namespace NanoVlm.Packing;
 
-/// <summary>Limits and knobs shared by every planner. Defaults are nanoVLM's (SPEC.md §Defaults).</summary>
+/// <summary>Limits and knobs shared by every planner. Defaults are nanoVLM's (docs/nanovlm-compat.md, "Configuration").</summary>
 public sealed record PackingOptions
 {
     /// <summary>Tokens per packed sequence, nanoVLM's <c>lm_max_length</c> (4096).</summary>

@@ -1,5 +1,5 @@
 using System.Text.Json;
-using NanoVlm.Loader.SampleData;
+using NanoVlm.SampleData;
 
 using static NanoVlm.Cli.Tests.CliRunner;
 

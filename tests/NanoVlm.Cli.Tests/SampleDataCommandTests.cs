@@ -1,6 +1,6 @@
 using System.CommandLine;
-using NanoVlm.Loader.SampleData;
 using NanoVlm.Loader.Sources;
+using NanoVlm.SampleData;
 
 using static NanoVlm.Cli.Tests.CliRunner;
 

@@ -1,8 +1,8 @@
 using NanoVlm.Engine.Runtime;
 using NanoVlm.Loader.Images;
 using NanoVlm.Loader.Pipeline;
-using NanoVlm.Loader.SampleData;
 using NanoVlm.Loader.Sources;
+using NanoVlm.SampleData;
 using TorchSharp;
 using static TorchSharp.torch;
 

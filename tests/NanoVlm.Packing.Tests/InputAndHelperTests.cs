@@ -1,4 +1,5 @@
 using NanoVlm.Packing;
+using NanoVlm.SampleData;
 
 namespace NanoVlm.Packing.Tests;
 

@@ -1,5 +1,6 @@
 using CsCheck;
 using NanoVlm.Packing;
+using NanoVlm.SampleData;
 
 namespace NanoVlm.Packing.Tests;
 

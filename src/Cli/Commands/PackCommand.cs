@@ -1,7 +1,9 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Text.Json;
+using NanoVlm.Loader.Configuration;
 using NanoVlm.Packing;
+using NanoVlm.SampleData;
 
 // Namespace NanoVlm.Cli (not .Commands) so Program.Commands() can name the command without a using.
 namespace NanoVlm.Cli;
@@ -20,20 +22,22 @@ internal static class PackCommand
             Description = "ITEMS.json {\"lengths\": [...], \"images\": [...]} (lengths include the per-sample pad). " +
                 "Omitted: built-in FineVision-like shapes.",
         };
-        var seqLen = new Option<int>("--seq-len") { Description = "Tokens per packed sequence.", DefaultValueFactory = _ => 4096 };
-        var maxImages = new Option<int>("--max-images") { Description = "Images per packed sequence.", DefaultValueFactory = _ => 18 };
+        var defaults = new PackingOptions();
+        var config = ConfigOption.Create();
+        var seqLen = new Option<int>("--seq-len") { Description = $"Tokens per packed sequence (lm_max_length, default {defaults.SequenceLength})." };
+        var maxImages = new Option<int>("--max-images") { Description = $"Images per packed sequence (max_images_per_knapsack, default {defaults.MaxImagesPerPack})." };
         var planner = new Option<string>("--planner")
         {
             Description = "nanovlm (nanoVLM's knapsack, exact) or bfd (best-fit decreasing).", DefaultValueFactory = _ => "bfd",
         };
         planner.AcceptOnlyFromAmong("nanovlm", "bfd");
-        var delta = new Option<int>("--delta") { Description = "Extra bins of nanoVLM's knapsack.", DefaultValueFactory = _ => 5 };
+        var delta = new Option<int>("--delta") { Description = $"Extra bins of nanoVLM's knapsack (default {defaults.Delta})." };
         var window = new Option<int?>("--window-tokens")
         {
             Description = "Stream: plan every time this many tokens are buffered (nanoVLM: 32768). Omitted: one plan over all items.",
         };
         var noShuffle = new Option<bool>("--no-shuffle") { Description = "Keep packs in bin creation order." };
-        var seed = new Option<int>("--seed") { Description = "Seed of the pack shuffle (Python random.seed) and of the built-in shapes.", DefaultValueFactory = _ => 0 };
+        var seed = new Option<int>("--seed") { Description = $"Seed of the pack shuffle (Python random.seed) and of the built-in shapes (default {defaults.Seed})." };
         var output = new Option<FileInfo?>("--out") { Description = "GROUPS.json to write. Omitted: print the summary only." };
         var synthetic = new Option<int>("--synthetic-items")
         {
@@ -48,7 +52,7 @@ internal static class PackCommand
 
         var command = new Command("pack", "Plan sequence packs (nanoVLM knapsack or best fit) and report fill.")
         {
-            items, seqLen, maxImages, planner, delta, window, noShuffle, seed, output, synthetic, writeItems, minEmitFill, maxCarry,
+            items, config, seqLen, maxImages, planner, delta, window, noShuffle, seed, output, synthetic, writeItems, minEmitFill, maxCarry,
         };
         command.SetAction(parse =>
         {
@@ -56,10 +60,12 @@ internal static class PackCommand
             var stderr = parse.InvocationConfiguration.Error;
             try
             {
-                var options = new PackingOptions
+                // The library's defaults, then the --config file, then the flags given.
+                var b = ConfigOption.Load(parse, config).ApplyTo(defaults);
+                var options = b with
                 {
-                    SequenceLength = parse.GetValue(seqLen), MaxImagesPerPack = parse.GetValue(maxImages),
-                    Delta = parse.GetValue(delta), Shuffle = !parse.GetValue(noShuffle), Seed = parse.GetValue(seed),
+                    SequenceLength = parse.Flag(seqLen, b.SequenceLength), MaxImagesPerPack = parse.Flag(maxImages, b.MaxImagesPerPack),
+                    Delta = parse.Flag(delta, b.Delta), Shuffle = b.Shuffle && !parse.GetValue(noShuffle), Seed = parse.Flag(seed, b.Seed),
                 };
                 options.Validate();
                 var kind = parse.GetValue(planner) == "nanovlm" ? PlannerKind.NanovlmCompat : PlannerKind.BestFit;
@@ -86,7 +92,7 @@ internal static class PackCommand
                 else if (itemsFile is null) Compare(stdout, options, shapes, parse.GetValue(minEmitFill), parse.GetValue(maxCarry));
                 return 0;
             }
-            catch (Exception e) when (e is ArgumentException or IOException or JsonException or InvalidDataException)
+            catch (Exception e) when (e is ArgumentException or IOException or JsonException or InvalidDataException or ConfigFileException)
             {
                 stderr.WriteLine($"error: {e.Message}");
                 return 2;

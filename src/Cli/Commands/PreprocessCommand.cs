@@ -6,6 +6,7 @@ using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
 using NanoVlm.Kernels;
+using NanoVlm.Loader.Configuration;
 using NanoVlm.Loader.Images;
 using SkiaSharp;
 
@@ -16,8 +17,8 @@ namespace NanoVlm.Cli;
 /// <c>nanovlm preprocess IMAGE... --out DIR</c>: nanoVLM's image path (decode → DynamicResize → 512 tiles + global
 /// tile) on image files, with the SIMD CPU path or the ILGPU kernels, many images in parallel. Writes per image
 /// <c>&lt;stem&gt;.resized.png</c>, <c>&lt;stem&gt;.tiles.npy</c> (float32 [N,3,S,S], global first) and
-/// <c>&lt;stem&gt;.json</c>; <c>--bench</c> times the path on in-memory bytes without writing. The CLI contract is
-/// fixed by issue 3 (scripts depend on it).
+/// <c>&lt;stem&gt;.json</c>; <c>--bench</c> times the path on in-memory bytes without writing. The output names and
+/// formats are a contract: scripts depend on them.
 /// </summary>
 internal static class PreprocessCommand
 {
@@ -43,14 +44,16 @@ internal static class PreprocessCommand
             Description = "Images processed in parallel (default: all cores).", DefaultValueFactory = _ => Environment.ProcessorCount,
             HelpName = "N",
         };
+        var defaults = ImagePreprocessorOptions.Default;
+        var config = ConfigOption.Create();
         var maxImgSize = new Option<int>("--max-img-size")
         {
-            Description = "Longest side after resize (max_img_size).", DefaultValueFactory = _ => 2048, HelpName = "PIXELS",
+            Description = $"Longest side after resize (max_img_size, default {defaults.MaxSideLength}).", HelpName = "PIXELS",
         };
-        var splitSize = new Option<int>("--split-size") { Description = "Tile side (vit_img_size).", DefaultValueFactory = _ => 512, HelpName = "PIXELS" };
+        var splitSize = new Option<int>("--split-size") { Description = $"Tile side (vit_img_size, default {defaults.SplitSize}).", HelpName = "PIXELS" };
         var resizeToMax = new Option<bool>("--resize-to-max-side")
         {
-            Description = "resize_to_max_side_len: the long side always becomes --max-img-size (true|false).", DefaultValueFactory = _ => true,
+            Description = $"resize_to_max_side_len: the long side always becomes --max-img-size (true|false, default {(defaults.ResizeToMaxSide ? "true" : "false")}).",
         };
         var bench = new Option<bool>("--bench")
         {
@@ -60,7 +63,7 @@ internal static class PreprocessCommand
 
         var command = new Command("preprocess", "Run nanoVLM's image path (decode, DynamicResize, tiles + global tile) on image files.")
         {
-            images, output, backend, threads, maxImgSize, splitSize, resizeToMax, bench,
+            images, output, config, backend, threads, maxImgSize, splitSize, resizeToMax, bench,
         };
         command.SetAction(parse =>
         {
@@ -68,10 +71,12 @@ internal static class PreprocessCommand
             var stderr = parse.InvocationConfiguration.Error;
             try
             {
-                var options = new ImagePreprocessorOptions
+                // The library's defaults, then the --config file, then the flags given.
+                var b = ConfigOption.Load(parse, config).ApplyTo(defaults);
+                var options = b with
                 {
-                    SplitSize = parse.GetValue(splitSize), MaxSideLength = parse.GetValue(maxImgSize),
-                    ResizeToMaxSide = parse.GetValue(resizeToMax),
+                    SplitSize = parse.Flag(splitSize, b.SplitSize), MaxSideLength = parse.Flag(maxImgSize, b.MaxSideLength),
+                    ResizeToMaxSide = parse.Flag(resizeToMax, b.ResizeToMaxSide),
                 };
                 options.Validate();
                 int n = parse.GetValue(threads);
@@ -81,7 +86,7 @@ internal static class PreprocessCommand
                 if (!run.Bench && run.OutDir is null) throw new ArgumentException("--out DIR is required (or --bench).");
                 return run.Execute(stdout, stderr);
             }
-            catch (Exception e) when (e is ArgumentException or IOException or UnauthorizedAccessException)
+            catch (Exception e) when (e is ArgumentException or IOException or UnauthorizedAccessException or ConfigFileException)
             {
                 stderr.WriteLine($"error: {e.Message}");
                 return 2;

@@ -18,7 +18,7 @@ internal static class ProfileCommand
         var command = new Command("profile", "Run the loader for N batches and print a per-stage table with the bottleneck stage.");
         o.AddTo(command);
         o.Batches.DefaultValueFactory = _ => 20;
-        command.SetAction(parse => LoaderCliOptions.Run(parse, o, profile: true));
+        command.SetAction(parse => LoaderCommand.Run(parse, o, profile: true));
         return command;
     }
 

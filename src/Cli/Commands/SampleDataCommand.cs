@@ -1,5 +1,5 @@
 using System.CommandLine;
-using NanoVlm.Loader.SampleData;
+using NanoVlm.SampleData;
 
 // Namespace NanoVlm.Cli (not .Commands) so Program.Commands() can name the command without a using.
 namespace NanoVlm.Cli;

@@ -36,13 +36,13 @@ public sealed class PackTensors : IDisposable
     private PackTensors(PackedSequence pack)
     {
         var layout = pack.Layout;
-        long l = layout.SequenceLength, s = layout.TileSide;
+        long l = layout.SequenceLength;
         InputIds = View(pack, layout.InputIdsOffset, ScalarType.Int32, [l]);
         Labels = View(pack, layout.LabelsOffset, ScalarType.Int32, [l]);
         AttentionMask = View(pack, layout.AttentionMaskOffset, ScalarType.Int32, [l]);
         PositionIds = View(pack, layout.PositionIdsOffset, ScalarType.Int32, [l]);
         CuSeqlens = View(pack, layout.CuSeqlensOffset, ScalarType.Int32, [pack.SampleCount + 1]);
-        Tiles = View(pack, layout.TilesOffset, ScalarType.Float32, [pack.TileCount, 3, s, s]);
+        Tiles = View(pack, layout.TilesOffset, ScalarType.Float32, layout.TileShape(pack.TileCount));
     }
 
     /// <summary>Creates the views of <paramref name="pack"/> (TorchSharp's native backend is loaded if needed).</summary>

@@ -3,7 +3,7 @@ using NanoVlm.Kernels;
 namespace NanoVlm.Loader.Images;
 
 /// <summary>
-/// The single options record of <see cref="ImagePreprocessor"/>: nanoVLM's image-path parameters (SPEC.md §Image path)
+/// The single options record of <see cref="ImagePreprocessor"/>: nanoVLM's image-path parameters (docs/nanovlm-compat.md, "Image path")
 /// plus the one pixel limit that both the decoder and the kernels enforce. Defaults are nanoVLM's.
 /// </summary>
 public sealed record ImagePreprocessorOptions

@@ -6,7 +6,7 @@ namespace NanoVlm.Loader.Pipeline;
 
 /// <summary>
 /// Options of a <see cref="DataLoader"/>. Names and defaults follow nanoVLM's <c>VLMConfig</c>/<c>TrainConfig</c>
-/// (SPEC.md §Defaults); the rest are this loader's knobs.
+/// (docs/nanovlm-compat.md, "Configuration"); the rest are this loader's knobs.
 /// </summary>
 public sealed record DataLoaderOptions
 {

@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using NanoVlm.Kernels;
 
 namespace NanoVlm.Loader.Pipeline;
@@ -56,24 +55,21 @@ public sealed class PackedSequence
 
     internal void Release() => _lease.Dispose();
 
-    private Span<int> Ints(int offset, int count) => MemoryMarshal.Cast<byte, int>(_lease.Span.Slice(offset, 4 * count));
-
     /// <summary>input_ids [L].</summary>
-    public Span<int> InputIds => Ints(Layout.InputIdsOffset, Layout.SequenceLength);
+    public Span<int> InputIds => Layout.InputIds(_lease.Span);
 
     /// <summary>labels [L] (−100 where no loss).</summary>
-    public Span<int> Labels => Ints(Layout.LabelsOffset, Layout.SequenceLength);
+    public Span<int> Labels => Layout.Labels(_lease.Span);
 
     /// <summary>attention_mask [L] (1 on sample tokens, 0 on pads).</summary>
-    public Span<int> AttentionMask => Ints(Layout.AttentionMaskOffset, Layout.SequenceLength);
+    public Span<int> AttentionMask => Layout.AttentionMask(_lease.Span);
 
     /// <summary>position_ids [L], restarting at 0 for each sample.</summary>
-    public Span<int> PositionIds => Ints(Layout.PositionIdsOffset, Layout.SequenceLength);
+    public Span<int> PositionIds => Layout.PositionIds(_lease.Span);
 
     /// <summary>cu_seqlens [samples + 1]: 0, end₀, end₁, ….</summary>
-    public Span<int> CuSeqlens => Ints(Layout.CuSeqlensOffset, SampleCount + 1);
+    public Span<int> CuSeqlens => Layout.CuSeqlens(_lease.Span, SampleCount);
 
     /// <summary>Tiles [TileCount, 3, S, S] float32, the images' tiles in pack order.</summary>
-    public Span<float> Tiles => MemoryMarshal.Cast<byte, float>(
-        _lease.Span.Slice(Layout.TilesOffset, 4 * TileCount * Layout.TileFloats));
+    public Span<float> Tiles => Layout.Tiles(_lease.Span, TileCount);
 }

@@ -1,7 +1,7 @@
 using System.Diagnostics.Metrics;
 using NanoVlm.Loader.Pipeline;
-using NanoVlm.Loader.SampleData;
 using NanoVlm.Loader.Sources;
+using NanoVlm.SampleData;
 
 namespace NanoVlm.Loader.Tests.Pipeline;
 

@@ -1,5 +1,5 @@
-using NanoVlm.Loader.SampleData;
 using NanoVlm.Loader.Sources;
+using NanoVlm.SampleData;
 using Parquet;
 
 namespace NanoVlm.Loader.Tests.Sources;

@@ -1,6 +1,6 @@
-using NanoVlm.Loader.SampleData;
 using NanoVlm.Loader.Sources;
 using NanoVlm.Loader.Text;
+using NanoVlm.SampleData;
 
 namespace NanoVlm.Loader.Tests.Sources;
 

@@ -1,5 +1,5 @@
 using NanoVlm.Loader.Images;
-using NanoVlm.Loader.SampleData;
+using NanoVlm.SampleData;
 
 namespace NanoVlm.Loader.Tests.Sources;
 

@@ -2,7 +2,7 @@ using NanoVlm.Loader.Text;
 
 namespace NanoVlm.Loader.Tests.Text;
 
-/// <summary>SPEC.md's text path written the slow, obvious way (nanoVLM's algorithm): build message strings, render the
+/// <summary>The text path of docs/nanovlm-compat.md written the slow, obvious way (nanoVLM's algorithm): build message strings, render the
 /// whole conversation, tokenize it, then re-tokenize each message to find the assistant spans.</summary>
 internal static class NaiveReference
 {

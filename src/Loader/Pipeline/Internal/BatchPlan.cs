@@ -1,0 +1,10 @@
+namespace NanoVlm.Loader.Pipeline.Internal;
+
+/// <summary>The packs of one batch, in order, with the loader state after it.</summary>
+internal sealed record BatchPlan(long Index, PendingSample[][] Packs, LoaderState StateAfter)
+{
+    public void Return()
+    {
+        foreach (var p in Packs) foreach (var s in p) s.Return();
+    }
+}

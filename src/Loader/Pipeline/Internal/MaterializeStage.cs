@@ -1,0 +1,138 @@
+using System.Diagnostics;
+using System.Threading.Channels;
+using NanoVlm.Kernels;
+using NanoVlm.Loader.Images;
+using NanoVlm.Packing;
+
+namespace NanoVlm.Loader.Pipeline.Internal;
+
+/// <summary>
+/// The materialize stage: each worker takes its batch plans in turn, rents a pinned slab per pack, decodes every
+/// image once straight into the slab's tiles and assembles ids, labels, mask, positions and cu_seqlens next to them
+/// (all through the <see cref="PackLayout"/>), then hands the <see cref="Batch"/> to the consumer.
+/// </summary>
+/// <remarks>
+/// A worker is CPU-bound and runs on its own thread, blocking on its channels and the slab pool, rather than as an
+/// async loop whose continuations hop between thread-pool threads: its thread-local caches (ArrayPool's buffers for
+/// the resize passes) then stay warm and the steady state allocates almost nothing.
+/// </remarks>
+internal sealed class MaterializeStage(DataLoaderOptions options, PackLayout layout, PinnedSlabPool pool, int padTokenId,
+    CounterSet counters, StageMeter meter, ImageFailurePolicy imageFailures, PipelineFault fault)
+{
+    public void Run(ChannelReader<BatchPlan> reader, ChannelWriter<Batch> writer, CancellationToken ct)
+    {
+        var pre = new ImagePreprocessor(options.Images);
+        try
+        {
+            while (true)
+            {
+                var waitStart = Stopwatch.GetTimestamp();
+                if (!reader.TryRead(out var plan))
+                {
+                    if (!Wait(reader.WaitToReadAsync(ct))) break;
+                    meter.BlockedIn(waitStart);
+                    continue;
+                }
+                meter.BlockedIn(waitStart);
+                var leases = new SlabLease[plan.Packs.Length];
+                var rented = 0;
+                Batch? batch = null;
+                try
+                {
+                    var blocked = Stopwatch.GetTimestamp();
+                    for (; rented < leases.Length; rented++)
+                        leases[rented] = pool.TryRent(out var lease) ? lease : Wait(pool.RentAsync(ct));
+                    meter.BlockedOut(blocked);
+                    var busy = Stopwatch.GetTimestamp();
+                    using (var activity = LoaderTelemetry.Activities.StartActivity("loader.materialize"))
+                    {
+                        activity?.SetTag("batch", plan.Index);
+                        batch = Materialize(plan, leases, pre);
+                    }
+                    rented = 0; // owned by the batch now
+                    meter.Item(batch.Bytes);
+                    meter.Busy(busy);
+                    blocked = Stopwatch.GetTimestamp();
+                    while (!writer.TryWrite(batch))
+                        if (!Wait(writer.WaitToWriteAsync(ct))) throw new ChannelClosedException();
+                    batch = null;
+                    meter.BlockedOut(blocked);
+                }
+                finally
+                {
+                    for (var i = 0; i < rented; i++) leases[i].Dispose();
+                    batch?.Dispose();
+                    plan.Return();
+                }
+            }
+            writer.TryComplete(fault.Exception);
+        }
+        catch (Exception e)
+        {
+            writer.TryComplete(e);
+            fault.Report(e);
+        }
+    }
+
+    private static T Wait<T>(ValueTask<T> task) => task.IsCompletedSuccessfully ? task.Result : task.AsTask().GetAwaiter().GetResult();
+
+    private Batch Materialize(BatchPlan plan, SlabLease[] leases, ImagePreprocessor pre)
+    {
+        var packs = new PackedSequence[plan.Packs.Length];
+        long tokens = 0, images = 0, tiles = 0, bytes = 0;
+        for (var p = 0; p < packs.Length; p++)
+        {
+            packs[p] = MaterializePack(plan.Packs[p], leases[p], pre);
+            tokens += packs[p].Tokens;
+            images += packs[p].ImageGrids.Count;
+            tiles += packs[p].TileCount;
+            bytes += packs[p].Bytes;
+        }
+        counters.Batch(packs.Length, tokens, images, tiles, bytes);
+        return new Batch(plan.Index, packs, plan.StateAfter, static ps => { foreach (var p in ps) p.Release(); });
+    }
+
+    private PackedSequence MaterializePack(PendingSample[] members, SlabLease lease, ImagePreprocessor pre)
+    {
+        var slab = lease.Span;
+        var asm = new PackAssembler(layout.InputIds(slab), layout.Labels(slab), layout.AttentionMask(slab), layout.PositionIds(slab),
+            layout.CuSeqlens(slab, layout.SequenceLength), padTokenId);
+        var tileFloats = layout.TileFloats;
+        var tileSpan = layout.Tiles(slab, layout.MaxTiles);
+        var origins = new List<SampleOrigin>(members.Length);
+        var sampleImages = new List<int>(members.Length);
+        var grids = new List<TileGrid>();
+        var tileAt = 0;
+        foreach (var s in members)
+        {
+            var start = tileAt;
+            var failed = false;
+            for (var i = 0; i < s.Geometries.Length && !failed; i++)
+            {
+                var n = s.Geometries[i].Grid.OutputTileCount;
+                try
+                {
+                    pre.Process(s.Row.Image(i), s.Row.ImageName(i), tileSpan.Slice(tileAt * tileFloats, n * tileFloats));
+                    tileAt += n;
+                }
+                catch (ImageDecodeException e)
+                {
+                    imageFailures.SampleFailed(s.Row, i, e);
+                    failed = true;
+                }
+            }
+            if (failed)
+            {
+                tileAt = start;
+                continue;
+            }
+            asm.Append(s.Ids.AsSpan(0, s.Length), s.Labels.AsSpan(0, s.Length));
+            origins.Add(s.Origin);
+            sampleImages.Add(s.Geometries.Length);
+            foreach (var g in s.Geometries) grids.Add(g.Grid);
+            counters.Emitted(s.Row.SourceIndex);
+        }
+        asm.Finish();
+        return new PackedSequence(lease, layout, asm.Tokens, [.. origins], [.. sampleImages], [.. grids], tileAt);
+    }
+}

@@ -1,0 +1,161 @@
+using System.Diagnostics;
+using System.Threading.Channels;
+using NanoVlm.Packing;
+
+namespace NanoVlm.Loader.Pipeline.Internal;
+
+/// <summary>
+/// The shape and plan stages, on one thread: each row is shaped (<see cref="SampleShaper"/>) and handed to the
+/// streaming packer; every pack it releases joins the batch being gathered, and each full batch goes, with the loader
+/// state after it, to the materialize worker whose turn it is (batch index modulo workers, so that the consumer can
+/// read them back in order).
+/// </summary>
+internal sealed class PlanStage
+{
+    private readonly DataLoaderOptions _o;
+    private readonly MixtureSource[] _sources;
+    private readonly LoaderState? _resume;
+    private readonly CounterSet _counters;
+    private readonly StageMeter _shapeMeter, _planMeter;
+    private readonly ChannelReader<OwnedRow> _rows;
+    private readonly Channel<BatchPlan>[] _plans;
+    private readonly PipelineFault _fault;
+    private readonly Func<SampleShaper> _newShaper;
+    private readonly RunPosition _position;
+    private readonly Dictionary<long, PendingSample> _pending = [];
+    private readonly List<PendingSample[]> _current;
+    private StreamingPacker? _packer;
+    private long _batchIndex, _nextId;
+
+    public PlanStage(DataLoaderOptions options, MixtureSource[] sources, LoaderState? resume, string fingerprint, CounterSet counters,
+        (StageMeter Shape, StageMeter Plan) meters, ChannelReader<OwnedRow> rows, Channel<BatchPlan>[] plans, PipelineFault fault,
+        Func<SampleShaper> newShaper)
+    {
+        _o = options;
+        _sources = sources;
+        _resume = resume;
+        _counters = counters;
+        (_shapeMeter, _planMeter) = meters;
+        _rows = rows;
+        _plans = plans;
+        _fault = fault;
+        _newShaper = newShaper;
+        _position = new RunPosition(resume, sources, ReadStage.InitialMixtureRandom(options), fingerprint);
+        _current = new List<PendingSample[]>(options.BatchSize);
+        _batchIndex = resume?.BatchesEmitted ?? 0;
+    }
+
+    public async Task Run(CancellationToken ct)
+    {
+        var shaper = _newShaper(); // made on the stage's own thread, which alone uses it
+        try
+        {
+            _packer = _resume is null
+                ? new StreamingPacker(PackerOptions(_o))
+                : PlannerRestore.Restore(_resume, PackerOptions(_o), _sources, _counters, shaper, _pending, ref _nextId, ct);
+            await EmitReady(ct).ConfigureAwait(false);
+            while (true)
+            {
+                var waitStart = Stopwatch.GetTimestamp();
+                if (!_rows.TryRead(out var row))
+                {
+                    if (!await _rows.WaitToReadAsync(ct).ConfigureAwait(false)) break;
+                    _shapeMeter.BlockedIn(waitStart);
+                    continue;
+                }
+                _shapeMeter.BlockedIn(waitStart);
+                if (_sources[row.SourceIndex].Stage != _position.Stage)
+                {
+                    // A new stage: pack what the previous one left before its first row joins the planner.
+                    _packer.Flush();
+                    await EmitReady(ct).ConfigureAwait(false);
+                    _position.Stage = _sources[row.SourceIndex].Stage;
+                }
+                _position.Consume(row);
+                var busy = Stopwatch.GetTimestamp();
+                var sample = shaper.Shape(row);
+                _shapeMeter.Item();
+                _shapeMeter.Busy(busy);
+                if (sample is null) continue;
+                busy = Stopwatch.GetTimestamp();
+                _pending.Add(_nextId, sample);
+                _packer.Add(new SampleShape(sample.Length + 1, sample.Geometries.Length, _nextId++));
+                _planMeter.Busy(busy);
+                await EmitReady(ct).ConfigureAwait(false);
+            }
+            _packer.Flush();
+            await EmitReady(ct).ConfigureAwait(false);
+            if (_current.Count > 0) await Dispatch(ct).ConfigureAwait(false);
+            foreach (var p in _plans) p.Writer.TryComplete();
+        }
+        catch (Exception e)
+        {
+            foreach (var pk in _current) foreach (var s in pk) s.Return();
+            foreach (var p in _plans) p.Writer.TryComplete(e);
+            _fault.Report(e);
+        }
+        finally
+        {
+            foreach (var s in _pending.Values) s.Return();
+            shaper.Dispose();
+        }
+    }
+
+    /// <summary>The streaming packer's options for the loader's options: best-fit packs wait for 99% fill, nanoVLM's
+    /// knapsack emits every pack as nanoVLM does.</summary>
+    private static StreamingPackerOptions PackerOptions(DataLoaderOptions o) => new()
+    {
+        Packing = new PackingOptions { SequenceLength = o.LmMaxLength, MaxImagesPerPack = o.MaxImagesPerKnapsack, Seed = o.Seed },
+        Planner = o.Planner,
+        WindowTokens = o.EffectiveWindowTokens,
+        MinEmitFill = o.Planner == PlannerKind.NanovlmCompat ? 0 : 0.99,
+    };
+
+    private async ValueTask EmitReady(CancellationToken ct)
+    {
+        while (TakePack(out var pack))
+        {
+            _current.Add(pack);
+            if (_current.Count == _o.BatchSize) await Dispatch(ct).ConfigureAwait(false);
+        }
+    }
+
+    private bool TakePack(out PendingSample[] pack)
+    {
+        var busy = Stopwatch.GetTimestamp();
+        if (!_packer!.TryTakePack(out var shapes))
+        {
+            pack = [];
+            _planMeter.Busy(busy);
+            return false;
+        }
+        pack = new PendingSample[shapes.Length];
+        for (var i = 0; i < shapes.Length; i++)
+        {
+            _pending.Remove(shapes[i].Id, out var s);
+            pack[i] = s!;
+        }
+        _planMeter.Item();
+        _planMeter.Busy(busy);
+        return true;
+    }
+
+    private async ValueTask Dispatch(CancellationToken ct)
+    {
+        var index = _batchIndex;
+        var plan = new BatchPlan(index, [.. _current], _position.After(index, _packer!.SaveState(), _pending));
+        _current.Clear();
+        var blocked = Stopwatch.GetTimestamp();
+        try
+        {
+            await _plans[(int)(index % _o.Workers)].Writer.WriteAsync(plan, ct).ConfigureAwait(false);
+        }
+        catch
+        {
+            plan.Return();
+            throw;
+        }
+        _planMeter.BlockedOut(blocked);
+        _batchIndex = index + 1;
+    }
+}
