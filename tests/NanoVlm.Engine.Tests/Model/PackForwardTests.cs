@@ -1,6 +1,6 @@
 using NanoVlm.Loader.Images;
 using NanoVlm.Loader.Pipeline;
-using NanoVlm.Loader.SampleData;
+using NanoVlm.SampleData;
 using NanoVlm.Loader.Sources;
 using NanoVlm.Loader.Text;
 using static TorchSharp.torch;
