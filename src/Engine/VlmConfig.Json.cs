@@ -62,6 +62,30 @@ public sealed partial class VlmConfig
         return c;
     }
 
+    /// <summary>A copy with the VLMConfig fields that <paramref name="config"/> sets applied (its TrainConfig fields are
+    /// the training loop's).</summary>
+    /// <param name="config">A nanoVLM configuration file.</param>
+    /// <returns>The new configuration, validated.</returns>
+    /// <exception cref="InvalidDataException">A value of the wrong type or an inconsistent result, naming the file and key.</exception>
+    public VlmConfig With(NanoVlm.Loader.Configuration.NanovlmConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        var c = Clone();
+        foreach (var key in FieldNames)
+        {
+            if (!config.TryGetValue(key, out var v)) continue;
+            try { c.TrySet(key, v); }
+            catch (Exception e) when (e is InvalidOperationException or FormatException or OverflowException)
+            {
+                throw new InvalidDataException($"{config.Source}: key '{key}': {e.Message}", e);
+            }
+        }
+        var problems = c.Problems();
+        if (problems.Count > 0)
+            throw new InvalidDataException($"{config.Source}: inconsistent model configuration: {string.Join("; ", problems)}");
+        return c;
+    }
+
     private bool TrySet(string key, JsonElement v)
     {
         switch (key)

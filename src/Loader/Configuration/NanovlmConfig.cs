@@ -85,6 +85,13 @@ public sealed class NanovlmConfig
         }
     }
 
+    /// <summary>The raw JSON value of <paramref name="key"/> if the configuration sets it (for the fields other
+    /// layers apply: the model's and the training loop's).</summary>
+    /// <param name="key">A VLMConfig or TrainConfig field name.</param>
+    /// <param name="value">The value.</param>
+    /// <returns>Whether the key is set.</returns>
+    public bool TryGetValue(string key, out JsonElement value) => _values.TryGetValue(key, out value);
+
     /// <summary>The loader options with this configuration's data-path fields applied: <c>lm_max_length</c>,
     /// <c>max_sample_length</c>, <c>max_images_per_example</c>, <c>max_images_per_knapsack</c>, <c>batch_size</c>,
     /// <c>mp_image_token_length</c>, the four <c>*_min_rating</c> and the image fields of

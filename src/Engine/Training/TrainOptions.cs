@@ -1,0 +1,59 @@
+namespace NanoVlm.Engine.Training;
+
+/// <summary>What to do when a micro-batch's loss is NaN or infinite.</summary>
+public enum NonFiniteLossPolicy
+{
+    /// <summary>Stop the run with an error naming the step and the batch's rows (the default: a diverged run should not
+    /// keep writing checkpoints).</summary>
+    Stop,
+
+    /// <summary>Skip the micro-batch (no backward), count it, go on.</summary>
+    Skip,
+}
+
+/// <summary>
+/// The training loop's settings, in nanoVLM's TrainConfig terms where it has them (defaults are nanoVLM's); the model
+/// and the data come from <see cref="VlmConfig"/> and the loader's options.
+/// </summary>
+public sealed record TrainOptions
+{
+    /// <summary>lr_mp, lr_vision_backbone, lr_language_backbone (0 freezes a group).</summary>
+    public GroupLearningRates LearningRates { get; init; } = GroupLearningRates.Nanovlm;
+
+    /// <summary>gradient_accumulation_steps: micro-batches per optimizer step.</summary>
+    public int GradientAccumulationSteps { get; init; } = 8;
+
+    /// <summary>max_grad_norm.</summary>
+    public double MaxGradNorm { get; init; } = 1.0;
+
+    /// <summary>max_training_steps: optimizer steps of the run (and the schedule's length).</summary>
+    public long MaxTrainingSteps { get; init; } = 40000;
+
+    /// <summary>eval_interval: validation loss and a checkpoint every this many optimizer steps (0 = only at the end).</summary>
+    public int EvalInterval { get; init; } = 500;
+
+    /// <summary>Validation batches per evaluation (nanoVLM stops after 65).</summary>
+    public int ValidationBatches { get; init; } = 65;
+
+    /// <summary>Print a progress line every this many optimizer steps.</summary>
+    public int LogInterval { get; init; } = 10;
+
+    /// <summary>How packed samples attend to each other.</summary>
+    public AttentionMode Attention { get; init; } = AttentionMode.Document;
+
+    /// <summary>NaN/inf losses.</summary>
+    public NonFiniteLossPolicy OnNonFiniteLoss { get; init; } = NonFiniteLossPolicy.Stop;
+
+    /// <summary>Checks the values.</summary>
+    /// <exception cref="ArgumentException">A value out of range, named.</exception>
+    public void Validate()
+    {
+        if (GradientAccumulationSteps < 1) throw new ArgumentException($"gradient_accumulation_steps must be ≥ 1 (is {GradientAccumulationSteps}).");
+        if (MaxTrainingSteps < 1) throw new ArgumentException($"max_training_steps must be ≥ 1 (is {MaxTrainingSteps}).");
+        if (EvalInterval < 0) throw new ArgumentException($"eval_interval must be ≥ 0 (is {EvalInterval}).");
+        if (MaxGradNorm <= 0) throw new ArgumentException($"max_grad_norm must be > 0 (is {MaxGradNorm}).");
+        if (ValidationBatches < 1) throw new ArgumentException($"validation batches must be ≥ 1 (is {ValidationBatches}).");
+        var r = LearningRates;
+        if (r.Projector < 0 || r.Vision < 0 || r.Language < 0) throw new ArgumentException("learning rates must be ≥ 0.");
+    }
+}

@@ -1,0 +1,274 @@
+using System.Diagnostics;
+using NanoVlm.Loader.Pipeline;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace NanoVlm.Engine.Training;
+
+/// <summary>
+/// nanoVLM's training loop over loader batches: micro-batches straight from the pinned packs
+/// (<see cref="PackBatch"/>), loss / GA accumulated, clip + schedule + AdamW every GA micro-batches
+/// (<see cref="OptimizerRecipe"/>), validation loss and a checkpoint every <see cref="TrainOptions.EvalInterval"/>
+/// steps and at the end, all of it resumable. Batches without any image are skipped, as nanoVLM does.
+/// </summary>
+public sealed class Trainer : IDisposable
+{
+    private readonly VisionLanguageModel _model;
+    private readonly TrainOptions _options;
+    private readonly OptimizerRecipe _recipe;
+    private readonly string _runDirectory;
+    private readonly Action<string>? _writeTokenizer;
+
+    /// <summary>Creates the trainer (and its optimizer) for <paramref name="model"/>.</summary>
+    /// <param name="model">The model, on its training device.</param>
+    /// <param name="options">Loop settings.</param>
+    /// <param name="runDirectory">Where <c>step_N</c> checkpoints go.</param>
+    /// <param name="writeTokenizer">Copies the tokenizer into a checkpoint folder (so <c>generate</c> finds it), or null.</param>
+    public Trainer(VisionLanguageModel model, TrainOptions options, string runDirectory, Action<string>? writeTokenizer = null)
+    {
+        _model = model ?? throw new ArgumentNullException(nameof(model));
+        _options = options ?? throw new ArgumentNullException(nameof(options));
+        options.Validate();
+        _runDirectory = runDirectory;
+        _writeTokenizer = writeTokenizer;
+        _recipe = new OptimizerRecipe(model, options.LearningRates, options.GradientAccumulationSteps, options.MaxGradNorm, options.MaxTrainingSteps);
+    }
+
+    /// <summary>Raised after every optimizer step.</summary>
+    public event Action<StepMetrics>? StepCompleted;
+
+    /// <summary>Raised after every validation pass.</summary>
+    public event Action<ValidationResult>? Validated;
+
+    /// <summary>Raised after every checkpoint written (its folder).</summary>
+    public event Action<string>? CheckpointSaved;
+
+    /// <summary>Loads the optimizer state of a checkpoint written by this trainer and returns where the run stood.</summary>
+    /// <param name="checkpointDir">A <c>step_N</c> folder.</param>
+    /// <returns>The saved state (its loader state resumes the training loader).</returns>
+    public TrainerState Restore(string checkpointDir)
+    {
+        var state = TrainerState.Read(checkpointDir);
+        try
+        {
+            _recipe.Optimizer.load_state_dict(Path.Combine(checkpointDir, TrainerState.OptimizerFileName));
+        }
+        catch (Exception e) when (e is IOException or EndOfStreamException or ArgumentException or InvalidOperationException)
+        {
+            throw new InvalidDataException($"{checkpointDir}: damaged optimizer state ({e.Message}).", e);
+        }
+        return state;
+    }
+
+    /// <summary>Runs until <see cref="TrainOptions.MaxTrainingSteps"/>, the end of the data, or cancellation (a checkpoint
+    /// is written in every case).</summary>
+    /// <param name="train">Training batches (the loader).</param>
+    /// <param name="validation">Makes a fresh pass over the validation batches, or null for none.</param>
+    /// <param name="resume">The state to continue from (<see cref="Restore"/>), or null.</param>
+    /// <param name="cancellationToken">Stops the run after the current step, with a checkpoint.</param>
+    /// <returns>The summary.</returns>
+    /// <exception cref="NonFiniteLossException">A NaN/inf loss under <see cref="NonFiniteLossPolicy.Stop"/>.</exception>
+    public TrainSummary Run(IEnumerable<Batch> train, Func<IEnumerable<Batch>>? validation = null, TrainerState? resume = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(train);
+        var clock = Stopwatch.StartNew();
+        long step = resume?.GlobalStep ?? 0, skipped = resume?.SkippedMicroBatches ?? 0, savedAt = -1;
+        string? loaderState = resume?.LoaderState, lastCheckpoint = null;
+        double lastLoss = double.NaN;
+        bool interrupted = false;
+        var device = _model.Device;
+        _model.train();
+        using var batches = train.GetEnumerator();
+        while (step < _options.MaxTrainingSteps)
+        {
+            if (cancellationToken.IsCancellationRequested) { interrupted = true; break; }
+            var acc = new StepAccumulator();
+            bool ended = false;
+            while (acc.MicroBatches < _options.GradientAccumulationSteps)
+            {
+                long t0 = Stopwatch.GetTimestamp();
+                if (!batches.MoveNext()) { ended = true; break; }
+                acc.DataWait += Stopwatch.GetElapsedTime(t0).TotalSeconds;
+                using var batch = batches.Current;
+                loaderState = batch.StateAfter.ToJson();
+                if (batch.Packs.All(p => p.TileCount == 0)) { skipped++; continue; }
+                long t1 = Stopwatch.GetTimestamp();
+                using (NewDisposeScope())
+                {
+                    using var inputs = PackBatch.From(batch.Packs, device);
+                    var loss = _model.Loss(_model.Forward(inputs, _options.Attention), inputs.Labels);
+                    double value = loss.item<float>();
+                    if (!double.IsFinite(value))
+                    {
+                        if (_options.OnNonFiniteLoss == NonFiniteLossPolicy.Stop)
+                            throw new NonFiniteLossException(step + 1, batch.Index, value, Describe(batch));
+                        skipped++;
+                        continue;
+                    }
+                    _recipe.Backward(loss);
+                    acc.Add(value, batch, inputs.RealTokens);
+                }
+                acc.Compute += Stopwatch.GetElapsedTime(t1).TotalSeconds;
+            }
+            if (acc.MicroBatches < _options.GradientAccumulationSteps)
+            {
+                // The data ended inside an accumulation: train.py never steps on a partial one either.
+                _recipe.Optimizer.zero_grad();
+                if (ended) break;
+            }
+            long t2 = Stopwatch.GetTimestamp();
+            var result = _recipe.Step(step);
+            acc.Compute += Stopwatch.GetElapsedTime(t2).TotalSeconds;
+            step++;
+            lastLoss = acc.MeanLoss;
+            StepCompleted?.Invoke(acc.ToMetrics(step, result, _recipe.GroupNames, skipped, clock.Elapsed.TotalSeconds));
+            if (_options.EvalInterval > 0 && step % _options.EvalInterval == 0 && step < _options.MaxTrainingSteps)
+            {
+                Validate(validation, step);
+                lastCheckpoint = Save(step, skipped, loaderState);
+                savedAt = step;
+            }
+            if (ended) break;
+        }
+        if (cancellationToken.IsCancellationRequested && step < _options.MaxTrainingSteps) interrupted = true;
+        if (step > 0 && savedAt != step)
+        {
+            if (!interrupted) Validate(validation, step);
+            lastCheckpoint = Save(step, skipped, loaderState);
+        }
+        return new TrainSummary(step, lastLoss, lastCheckpoint, interrupted, skipped, clock.Elapsed.TotalSeconds);
+    }
+
+    /// <summary>nanoVLM's validation: mean of the per-batch losses over at most <see cref="TrainOptions.ValidationBatches"/>
+    /// batches, no gradients.</summary>
+    /// <param name="batches">Validation batches.</param>
+    /// <param name="step">Optimizer steps completed (for the result).</param>
+    /// <returns>The result, or null when there was no batch.</returns>
+    public ValidationResult? Evaluate(IEnumerable<Batch> batches, long step)
+    {
+        ArgumentNullException.ThrowIfNull(batches);
+        _model.eval();
+        try
+        {
+            using var noGrad = no_grad();
+            double sum = 0;
+            int n = 0;
+            foreach (var batch in batches)
+            {
+                using (batch)
+                using (NewDisposeScope())
+                {
+                    if (batch.Packs.All(p => p.TileCount == 0)) continue;
+                    using var inputs = PackBatch.From(batch.Packs, _model.Device);
+                    sum += _model.Loss(_model.Forward(inputs, _options.Attention), inputs.Labels).item<float>();
+                }
+                if (++n >= _options.ValidationBatches) break;
+            }
+            return n == 0 ? null : new ValidationResult(step, sum / n, n);
+        }
+        finally
+        {
+            _model.train();
+        }
+    }
+
+    private void Validate(Func<IEnumerable<Batch>>? validation, long step)
+    {
+        if (validation is null) return;
+        if (Evaluate(validation(), step) is { } r) Validated?.Invoke(r);
+    }
+
+    // Writes RUN/step_N: model (config.json + model.safetensors, loadable by nanoVLM), tokenizer, optimizer and trainer
+    // state. Everything goes into step_N.tmp first and is renamed at the end, so an interrupted or failed save (a full
+    // disk) leaves the previous checkpoints as they were and no half-written step_N.
+    private string Save(long step, long skipped, string? loaderState)
+    {
+        string final = Path.Combine(_runDirectory, $"step_{step}");
+        string tmp = final + ".tmp";
+        if (Directory.Exists(tmp)) Directory.Delete(tmp, recursive: true);
+        try
+        {
+            Checkpoint.Save(_model, tmp);
+            _writeTokenizer?.Invoke(tmp);
+            _recipe.Optimizer.save_state_dict(Path.Combine(tmp, TrainerState.OptimizerFileName));
+            new TrainerState { GlobalStep = step, SkippedMicroBatches = skipped, LoaderState = loaderState }.Write(tmp);
+            if (Directory.Exists(final)) Directory.Delete(final, recursive: true);
+            Directory.Move(tmp, final);
+        }
+        catch
+        {
+            if (Directory.Exists(tmp)) Directory.Delete(tmp, recursive: true);
+            throw;
+        }
+        CheckpointSaved?.Invoke(final);
+        return final;
+    }
+
+    private static string Describe(Batch batch) => string.Join(", ", batch.Packs.SelectMany(p => p.Origins)
+        .Take(8).Select(o => o.ToString()));
+
+    /// <inheritdoc/>
+    public void Dispose() => _recipe.Dispose();
+
+    private sealed class StepAccumulator
+    {
+        private double _lossSum, _lastLoss;
+        private long _tokens, _positions, _samples, _images;
+
+        public int MicroBatches { get; private set; }
+        public double DataWait { get; set; }
+        public double Compute { get; set; }
+        public double MeanLoss => MicroBatches == 0 ? double.NaN : _lossSum / MicroBatches;
+
+        public void Add(double loss, Batch batch, long realTokens)
+        {
+            _lossSum += loss;
+            _lastLoss = loss;
+            _tokens += realTokens;
+            _positions += batch.Packs.Sum(p => (long)p.Layout.SequenceLength);
+            _samples += batch.Samples;
+            _images += batch.Images;
+            MicroBatches++;
+        }
+
+        public StepMetrics ToMetrics(long step, OptimizerStepResult r, IReadOnlyList<string> groups, long skipped, double elapsed) => new()
+        {
+            Step = step,
+            Loss = MeanLoss,
+            BatchLoss = _lastLoss,
+            GradNorm = r.GradNorm,
+            LearningRates = groups.Select((g, i) => (g, r.LearningRates[i])).ToDictionary(x => x.g, x => x.Item2),
+            TokensPerSecond = Compute > 0 ? _tokens / Compute : 0,
+            DataLoadTime = DataWait,
+            FwBwTime = Compute,
+            ImagesPerSample = _samples == 0 ? 0 : (double)_images / _samples,
+            PaddingRatio = _positions == 0 ? 0 : 1 - (double)_tokens / _positions,
+            SkippedMicroBatches = skipped,
+            Elapsed = elapsed,
+        };
+    }
+}
+
+/// <summary>A micro-batch's loss was NaN or infinite (the run stops under <see cref="NonFiniteLossPolicy.Stop"/>).</summary>
+public sealed class NonFiniteLossException : Exception
+{
+    /// <summary>Creates the exception.</summary>
+    /// <param name="step">The optimizer step being accumulated (1-based).</param>
+    /// <param name="batchIndex">The loader batch's index.</param>
+    /// <param name="loss">The loss value.</param>
+    /// <param name="rows">The batch's first rows (source and position).</param>
+    public NonFiniteLossException(long step, long batchIndex, double loss, string rows)
+        : base($"The loss is {loss} at optimizer step {step}, loader batch {batchIndex} (rows {rows}). The run stopped; " +
+            "the last checkpoint is intact. Lower the learning rates, or pass --skip-nonfinite-loss to skip such batches.")
+    {
+        Step = step;
+        BatchIndex = batchIndex;
+    }
+
+    /// <summary>The optimizer step (1-based).</summary>
+    public long Step { get; }
+
+    /// <summary>The loader batch's index.</summary>
+    public long BatchIndex { get; }
+}
