@@ -34,7 +34,7 @@ if [ "${NANOVLM_CLEAN_ROOM_INNER:-}" != 1 ]; then
   for d in "${dirs[@]}"; do
     [ -d "$d" ] || continue
     for f in "$d"/*; do
-      name="$(basename "$f")"
+      name="${f##*/}"
       [ -x "$f" ] && [ ! -d "$f" ] && [ ! -e "$work/bin/$name" ] || continue
       [[ "$name" =~ $hidden ]] && continue
       ln -s "$f" "$work/bin/$name"
@@ -93,7 +93,7 @@ version="$(sed -n 's/.*Include="TorchSharp" Version="\([^"]*\)".*/\1/p' Director
 package="${NUGET_PACKAGES:-$HOME/.nuget/packages}/torchsharp/$version/runtimes/linux-x64/native/libLibTorchSharp.so"
 [ -f "$native" ] || fail "$native is missing"
 state="$(cat src/Cli/obj/Release/net10.0/nanovlm-glibcxx-fix/state-auto.txt 2>/dev/null || echo none)"
-changed="$(cmp -l "$package" "$native" | wc -l)"
+changed="$({ cmp -l "$package" "$native" || true; } | wc -l)"
 echo
 echo "clean room: build's libstdc++ fix: $state; $native differs from the package's file in $changed byte(s)"
 case "$state" in

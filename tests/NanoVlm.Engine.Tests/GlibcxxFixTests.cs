@@ -62,6 +62,18 @@ public class GlibcxxFixTests
     }
 
     [Fact]
+    public void A_missing_version_whose_symbols_are_relocated_is_not_fixable()
+    {
+        // GLIBCXX_3.4.30 binds functions the library really calls: weakening it would only move the failure to the
+        // first call, so the build must refuse (NVLM1002) instead of patching.
+        var r = NanoVlmElf.Check(PackageLibrary, null, ["GLIBCXX_3.4.30"]);
+        Assert.Equal(["GLIBCXX_3.4.30"], r.MissingVersions);
+        Assert.NotEmpty(r.Symbols);
+        Assert.False(r.Fixable);
+        Assert.Contains("; relocations use ", r.Details);
+    }
+
+    [Fact]
     public void Standard_streams_are_set_up_by_libtorchs_own_dependencies_loaded_before_libtorchsharp()
     {
         // What libstdc++ 13 does by itself (construct cout/cerr/...), an older libstdc++ leaves to std::ios_base::Init
