@@ -85,7 +85,7 @@ def quiet(f, *a):
 def write(name, rows):
     with open(os.path.join(args.out, name + ".jsonl"), "w", encoding="ascii") as f:
         for r in rows:
-            f.write(json.dumps(r, ensure_ascii=True, allow_nan=True) + "\n")
+            f.write(json.dumps(r, ensure_ascii=True, allow_nan=False) + "\n")
     print(f"{name}: {len(rows)} rows")
 
 
