@@ -7,7 +7,7 @@ checks every code point against Python. Run: /usr/bin/python3 tools/make_python_
 import os, sys, unicodedata
 
 out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src", "Evaluation", "Internal", "PythonSpecialCasing.g.cs")
-up, lo, unassigned = [], [], []
+up, lo, title, unassigned = [], [], [], []
 for cp in range(0x110000):
     if 0xD800 <= cp <= 0xDFFF:
         continue
@@ -18,6 +18,8 @@ for cp in range(0x110000):
         up.append((cp, c.upper()))
     if len(c.lower()) > 1 or (cp > 127 and c.lower() != c and ord(c.lower()[0]) < 128):
         lo.append((cp, c.lower()))
+    if c.capitalize() != c.upper():
+        title.append((cp, c.capitalize()))
     if unicodedata.category(c) == "Cn":
         if unassigned and unassigned[-1][1] == cp - 1:
             unassigned[-1][1] = cp
@@ -60,6 +62,12 @@ internal static class PythonSpecialCasing
 {entries(lo)}
     }};
 
+    /// <summary>Code point to its title case (<c>str.capitalize()</c> of it) where that is not its <c>upper()</c>.</summary>
+    public static readonly IReadOnlyDictionary<int, string> Title = new Dictionary<int, string>
+    {{
+{entries(title)}
+    }};
+
     /// <summary>Inclusive ranges [start, end] of the code points unassigned (Cn) in Python's Unicode database.</summary>
     public static readonly int[] Unassigned =
     [
@@ -67,4 +75,4 @@ internal static class PythonSpecialCasing
     ];
 }}
 """)
-print(f"{len(up)} upper, {len(lo)} lower, {len(unassigned)} unassigned ranges -> {out}")
+print(f"{len(up)} upper, {len(lo)} lower, {len(title)} title, {len(unassigned)} unassigned ranges -> {out}")

@@ -7,11 +7,11 @@ namespace NanoVlm.Evaluation.Tests;
 /// <summary>The Python str operations the metrics rely on, against Python for every code point.</summary>
 public class PythonTextTests
 {
-    private sealed record Entry(string Lower, string Upper, string Flags);
+    private sealed record Entry(string Lower, string Upper, string Flags, string Capitalized);
 
     private static readonly Dictionary<int, Entry> Table = File.ReadLines(Fixtures.Path("eval", "python_text.txt"))
         .Select(l => l.Split(' '))
-        .ToDictionary(p => int.Parse(p[0], NumberStyles.HexNumber), p => new Entry(Decode(p[1]), Decode(p[2]), p[3]));
+        .ToDictionary(p => int.Parse(p[0], NumberStyles.HexNumber), p => new Entry(Decode(p[1]), Decode(p[2]), p[3], Decode(p[4])));
 
     private static string Decode(string dotted) =>
         string.Concat(dotted.Split('.').Select(h => char.ConvertFromUtf32(int.Parse(h, NumberStyles.HexNumber))));
@@ -20,15 +20,17 @@ public class PythonTextTests
         Enumerable.Range(0, 0x110000).Where(cp => cp < 0xD800 || cp > 0xDFFF);
 
     [Fact]
-    public void LowerAndUpperMatchPythonForEveryCodePoint()
+    public void LowerUpperAndCapitalizeMatchPythonForEveryCodePoint()
     {
         FixtureRows.AssertAll(AllCodePoints(), cp =>
         {
             var s = char.ConvertFromUtf32(cp);
-            var e = Table.GetValueOrDefault(cp) ?? new Entry(s, s, "-");
+            var e = Table.GetValueOrDefault(cp) ?? new Entry(s, s, "-", s);
             var lower = PyText.Lower(s);
             var upper = PyText.Upper(s);
-            return lower == e.Lower && upper == e.Upper ? null : $"U+{cp:X4}: lower {Hex(lower)} vs {Hex(e.Lower)}, upper {Hex(upper)} vs {Hex(e.Upper)}";
+            var cap = PyText.Capitalize(s);
+            return lower == e.Lower && upper == e.Upper && cap == e.Capitalized ? null
+                : $"U+{cp:X4}: lower {Hex(lower)} vs {Hex(e.Lower)}, upper {Hex(upper)} vs {Hex(e.Upper)}, capitalize {Hex(cap)} vs {Hex(e.Capitalized)}";
         }, 1_000_000);
     }
 
@@ -56,6 +58,14 @@ public class PythonTextTests
     [InlineData("Α'Σ'", "α'ς'")]
     [InlineData("İstanbul", "i\u0307stanbul")]
     public void LowerAppliesFinalSigmaAndFullMappings(string s, string python) => Assert.Equal(python, PyText.Lower(s));
+
+    [Theory]
+    [InlineData("what IS this?", "What is this?")]
+    [InlineData("ßtraße", "Sstraße")]
+    [InlineData("ǆUNGLA", "ǅungla")]
+    [InlineData("ΣΑΣ ΣΑΣ", "Σας σας")]
+    [InlineData("", "")]
+    public void CapitalizeTitleCasesTheFirstAndLowersTheRest(string s, string python) => Assert.Equal(python, PyText.Capitalize(s));
 
     [Fact]
     public void StripAndSplitUsePythonWhitespace()

@@ -129,16 +129,37 @@ internal static class PyText
     /// <summary><c>s.lower()</c>.</summary>
     public static string Lower(string s)
     {
+        var sb = new StringBuilder(s.Length);
+        LowerInto(sb, CodePoints(s), 0);
+        return sb.ToString();
+    }
+
+    /// <summary>
+    /// <c>s.capitalize()</c>: the first code point in title case (ß → Ss, ǆ → ǅ), the rest lower-cased (with the
+    /// final-sigma rule seeing the whole string), as CPython's <c>do_capitalize</c>.
+    /// </summary>
+    public static string Capitalize(string s)
+    {
         var cps = CodePoints(s);
         var sb = new StringBuilder(s.Length);
-        for (int i = 0; i < cps.Length; i++)
+        if (cps.Length == 0) return "";
+        int first = cps[0];
+        if (PythonSpecialCasing.Title.TryGetValue(first, out var title)) sb.Append(title);
+        else if (PythonSpecialCasing.Upper.TryGetValue(first, out var many)) sb.Append(many);
+        else Append(sb, Known(first) ? Mapped(first, Rune.ToUpperInvariant(new Rune(first)).Value) : first);
+        LowerInto(sb, cps, 1);
+        return sb.ToString();
+    }
+
+    private static void LowerInto(StringBuilder sb, int[] cps, int start)
+    {
+        for (int i = start; i < cps.Length; i++)
         {
             int cp = cps[i];
             if (cp == 0x03A3) sb.Append(FinalSigma(cps, i) ? '\u03C2' : '\u03C3');
             else if (PythonSpecialCasing.Lower.TryGetValue(cp, out var many)) sb.Append(many);
             else Append(sb, Known(cp) ? Mapped(cp, Rune.ToLowerInvariant(new Rune(cp)).Value) : cp);
         }
-        return sb.ToString();
     }
 
     /// <summary><c>s.upper()</c>.</summary>
