@@ -453,6 +453,31 @@ def make_task_scores():
     write("task_scores", out_rows)
 
 
+# ---------------------------------------------------------------- Python float(), round(x, 2), repr(x)
+def make_python_float():
+    import struct
+    bits = lambda x: struct.unpack("<q", struct.pack("<d", x))[0]
+    rng = random.Random(10)
+    rows = []
+    texts = AWKWARD + ["1e-320", "4.9e-324", "1.7976931348623157e308", "1.7976931348623159e308", "0.1e1_0", "1_2.3_4e5_6",
+                       "  -0  ", "+1.", "١٢٣.٤٥e١", "\u0e51\u0e52", "1\u00a0", "\u20001", "nAn", "-iNf", "+infinity", "infinit",
+                       "9" * 400, "0." + "0" * 400 + "1", "123456789012345678901234567890"]
+    for t in texts:
+        try:
+            v = float(t)
+            rows.append({"text": t, "bits": bits(v)})
+        except ValueError:
+            rows.append({"text": t, "bits": None})
+    values = [0.0, -0.0, 0.125, 0.005, 1.005, 2.675, -2.675, 0.015, 1e16, 1e15, 9999999999999998.0, 1e-4, 1e-5, 0.0001234,
+              123456789012345.6, 1.2345678901234567e-17, 5e-324, 1.7976931348623157e308, 0.1, 0.30000000000000004, 100.0, 1.5, -7.0]
+    values += [rng.uniform(-1000, 1000) for _ in range(150)] + [rng.random() * 10 ** rng.randrange(-30, 30) for _ in range(150)]
+    values += [round(rng.uniform(0, 10), 3) for _ in range(100)] + [k / 1000 for k in range(0, 1000, 7)]
+    for v in values:
+        rows.append({"bits": bits(v), "repr": repr(v), "round2_bits": bits(round(v, 2)), "round5_bits": bits(round(v, 5))})
+    write("python_float", rows)
+
+
+make_python_float()
 make_task_scores()
 make_mmstar()
 make_mmmu()
