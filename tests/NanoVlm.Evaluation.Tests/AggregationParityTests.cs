@@ -66,5 +66,8 @@ public class AggregationParityTests
         Assert.Throws<ArgumentException>(() => MmeMetric.Score("yes", "maybe"));
         Assert.Throws<FormatException>(() => MmmuMetric.SubjectOf("validation-Art-1"));
         Assert.Equal("Art_Theory", MmmuMetric.SubjectOf("validation_Art_Theory_12"));
+        Assert.Throws<ArgumentOutOfRangeException>(() => ScienceQaMetric.Score("A", 4, 4));
+        Assert.Throws<ArgumentException>(() => AnlsMetric.Score("x", []));
+        Assert.Throws<ArgumentException>(() => LmmsAggregation.Mean([]));
     }
 }
