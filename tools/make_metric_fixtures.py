@@ -14,7 +14,9 @@ nanoVLM's wrapper: NanoVLMWrapper.get_benchmark_formatting / apply_benchmark_for
 made without running __init__ (no model is loaded).
 
 Writes <out>/<metric>.jsonl (one case per line, with the score lmms-eval gives) and <out>/<metric>_aggregate.jsonl
-(lists of per-sample records and lmms-eval's aggregated numbers), and <out>/prompts.jsonl.
+(lists of per-sample records and lmms-eval's aggregated numbers), and through its helper modules task_scores.jsonl
+(make_task_score_fixtures.py), python_text.txt / python_float.jsonl (make_python_text_fixtures.py) and, with
+--nanovlm, prompts.jsonl (make_prompt_fixtures.py).
 Deterministic: a fixed random.Random per file; PYTHONHASHSEED is pinned (the script re-executes itself) because
 MMMU's open-answer parser goes through a set().
 """
@@ -61,6 +63,10 @@ shim("lmms_eval.api.registry", register_aggregation=lambda name: (lambda f: f), 
 shim("lmms_eval.llm_judge", ServerConfig=lambda **kw: None, get_server=lambda **kw: _Nop())
 
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import make_prompt_fixtures, make_python_text_fixtures, make_task_score_fixtures  # noqa: E402
+
+
 def load(mod):
     return importlib.import_module(mod)
 
@@ -89,46 +95,7 @@ def write(name, rows):
     print(f"{name}: {len(rows)} rows")
 
 
-# ---------------------------------------------------------------- awkward strings shared by every metric
-AWKWARD = [
-    "", " ", "\n", "\t \n", "\x1c\x1d\x1e\x1f", "\x1cA\x1f", "\x85B\xa0", "\u2003C\u3000", ".", "...", ",", "?!", "'",
-    "ß", "STRASSE", "straße", "Straße", "İstanbul", "istanbul", "ΣΊΣΥΦΟΣ", "ΟΔΟΣ ΟΔΟΣ", "ς", "ǅ", "ﬀ", "ŉ",
-    "\U0001F600", "A\U0001F600", "\U0001D400", "\U0001D7CE", "\u212a. kelvin", "\u212a", "Å", "\u0130",
-    "e\u0301", "\u00e9", "١٢٣", "１２３", "٣.٥", "x²", "½",
-    "1e3", "1E3", "1e-3", "-1e3", "inf", "-inf", "+Infinity", "nan", "NaN", "1_000", "1__0", "_1", "1_", "1_000.5", "1e1_0",
-    "12%", "12 %", "12%%", "%", "-5%", "0%", "0", "0.0", "-0", "00", "5.", ".5", "5.0", "1,000", "1,000.5", "3.14159",
-    "  5  ", "\xa05\u2003", "\x1c5\x1f", "0x10", "1/2", "2:1", "1e400", "-1e400", "4.99", "5.26", "5.25", "95", "105",
-    "yes", "Yes", "YES", "Yes.", "yes.", "no", "No", "No.", "No, it isn't", "y", "n", "Y", "nope", "yesterday",
-    "not", "none", "a yes", "The answer is yes", "y.", "n.", "", "yes yes",
-    "A", "a", "B", "(A)", "(a) text", "(B", "Option B", "option b", "option", "The answer is C", "the answer is (C)",
-    "the answer is ", "B.", "B. cat", "b. cat", "Answer: B", "A B", "(A) or (B)", "C D", "D.", "E", "\nA\n", "A\n",
-    "Option: A", "(", "()", "the answer is D because", "Answer:A",
-    "two", "Two dogs", "the cat", "a dog", "an apple", "dont know", "it's", "Let's go", "can't", "cant", "hes here",
-    "one two three", "ten", "the", "a", "mr. smith", "3.5.", "u.s.a.", "e.g. this", "end.", "...a...b...",
-    "Hello, World!", "tom's", "x/y", "a-b", "[1, 2]", "(5)", "<b>", "@home", "`code`", "\"quoted\"", "semi;colon",
-    "brackets{}", "a = b", "1+1", "back\\slash", "under_score", "12,345", "1,2", "10 , 20", "a ,b", "hi ?",
-    ". " * 40, "a." * 40, "1." * 40,
-    "word " * 300, "x" * 2000, "The answer is " + "long " * 100,
-    "nan%", "inf%", "1e3%", " 5 %", "5% ", "+.5", "-.5e-2", "1.5e", "e3", "1e", "--1", "+-1",
-]
-
-
-def jitter(rng, s):
-    """A variant of s: case flips, surrounding whitespace (incl. \\x1c-\\x1f), trailing punctuation."""
-    k = rng.randrange(7)
-    if k == 0:
-        return s
-    if k == 1:
-        return s.upper()
-    if k == 2:
-        return s.lower()
-    if k == 3:
-        return rng.choice([" ", "\n", "\x1c", "\x1f", "\t", "\u3000"]) + s + rng.choice(["", " ", "\x1e", "\n"])
-    if k == 4:
-        return s + rng.choice([".", "!", "?", ",", ";", ":", "'", "%"])
-    if k == 5:
-        return s.capitalize()
-    return s + " " + rng.choice(["blah", "etc.", "Thus", "is"])
+from eval_fixture_strings import AWKWARD, jitter  # noqa: E402
 
 
 # ---------------------------------------------------------------- MMStar
@@ -371,114 +338,10 @@ def make_mme():
     write("mme_aggregate", agg)
 
 
-# ---------------------------------------------------------------- task level: process_results + aggregation as the evaluator
-def make_task_scores():
-    """Whole tasks: per document, lmms-eval's Task.process_results path (generations stripped, then the task's
-    process_results, or for DocVQA/InfoVQA the registered anls metric with references=answers), then every metric
-    of the yaml's metric_list aggregated as evaluator_utils.TaskOutput.calculate_aggregate_metric does, with
-    stderr = mean_stderr for "mean" aggregations over more than one sample (else "N/A", omitted here)."""
-    rng = random.Random(9)
-    gens = AWKWARD[:60] + ["  A ", "B\n", " (C) x", "yes", " No.", "the answer is D", "12", "12%", " 2019 ", "cat"]
-    mean = metrics.mean
-    out_rows = []
-
-    def doc_for(task, i):
-        if task == "mmstar":
-            c = rng.choice(list(mmstar.eval_type_dict))
-            return {"question": "q", "answer": rng.choice("ABCD"), "category": c, "l2_category": rng.choice(mmstar.eval_type_dict[c]), "index": i}
-        if task == "mmmu_val":
-            if rng.random() < 0.7:
-                opts = rng.choice([["cat", "dog", "bird"], ["1", "2", "3", "4"]])
-                return {"id": f"validation_{rng.choice(SUBJECTS)}_{i}", "question": "q", "question_type": "multiple-choice", "options": str(opts), "answer": rng.choice("ABC")}
-            return {"id": f"validation_{rng.choice(SUBJECTS)}_{i}", "question": "q", "question_type": "open", "options": "[]", "answer": rng.choice(["", "12", "cat"])}
-        if task == "ocrbench":
-            return {"question": "q", "answer": rng.choice([["cat"], ["12", "twelve"], "yes"]), "dataset": rng.choice(["IIIT5K", "HME100k"]), "question_type": rng.choice(OCR_TYPES)}
-        if task == "textvqa_val":
-            return {"question": "q", "question_id": i, "answers": [rng.choice(["cat", "yes", "12", "no"]) for _ in range(10)]}
-        if task in ("docvqa_val", "infovqa_val"):
-            return {"question": "q", "answers": rng.choice([["cat"], ["12", "twelve"], ["yes", "Yes."]])}
-        if task == "chartqa":
-            return {"question": "q", "answer": rng.choice(["12", "2019", "cat", "0.5"]), "type": rng.choice(["human_test", "augmented_test"])}
-        if task == "scienceqa":
-            return {"question": "q", "hint": "", "choices": ["a", "b", "c", "d"], "answer": rng.randrange(4), "image": None}
-        if task == "mme":
-            cats = mme.eval_type_dict["Perception"] + mme.eval_type_dict["Cognition"]
-            return {"question": "q", "answer": rng.choice(["Yes", "No"]), "category": cats[(i // 2 * 5) % len(cats)], "question_id": f"img{i // 2}.png"}
-
-    def good(task, d):
-        if task == "mmmu_val":
-            return rng.choice(["({})", "{}", "The answer is {}."]).format(d["answer"])
-        if task in ("textvqa_val", "docvqa_val", "infovqa_val"):
-            return d["answers"][0]
-        if task == "ocrbench":
-            return d["answer"] if isinstance(d["answer"], str) else d["answer"][-1]
-        if task == "scienceqa":
-            return chr(65 + d["answer"])
-        return d["answer"]
-
-    process = {"mmstar": mmstar.mmstar_process_results, "mmmu_val": mmmu.mmmu_process_results, "ocrbench": ocr.ocrbench_process_results,
-               "textvqa_val": textvqa.textvqa_process_results, "chartqa": chartqa.chartqa_process_results,
-               "scienceqa": sqa.sqa_process_results, "mme": mme.mme_process_results,
-               "docvqa_val": lambda d, r: metrics.anls(references=d["answers"], predictions=r),
-               "infovqa_val": lambda d, r: metrics.anls(references=d["answers"], predictions=r)}
-    ns = types.SimpleNamespace(output_path=os.path.join("/tmp", "ocrbench_fixture_out"))
-    aggregate = {"mmstar": mmstar.mmstar_aggregate_results, "mmmu_val": mmmu.mmmu_aggregate_results,
-                 "ocrbench": lambda items: ocr.ocrbench_aggregate_accuracy(items, ns), "mme": mme.mme_aggregate_results}
-    metric_lists = {"mmstar": list(mmstar.eval_type_dict) + ["average"], "mmmu_val": ["mmmu_acc"], "ocrbench": ["ocrbench_accuracy"],
-                    "textvqa_val": ["exact_match"], "docvqa_val": ["anls"], "infovqa_val": ["anls"],
-                    "chartqa": ["relaxed_overall", "relaxed_human_split", "relaxed_augmented_split"], "scienceqa": ["exact_match"],
-                    "mme": ["mme_perception_score", "mme_cognition_score"]}
-    for task in metric_lists:
-        for rep in range(3):
-            n = rng.choice([1, 2, 7, 40]) if task != "mme" else rng.choice([2, 8, 40])
-            docs = [doc_for(task, i) for i in range(n)]
-            generations = [rng.choice(gens) if rng.random() < 0.4 else rng.choice(["", " ", "\n", "\x1c"]) + good(task, d) + rng.choice(["", " ", "\x1f"])
-                           for d in docs]
-            for k in OCR_TYPES:
-                ocr.OCRBench_score[k] = 0
-            random.seed(0)  # lmms-eval's --seed 0 before the run
-            per_doc = [process[task](json.loads(json.dumps(d)), [g.strip()]) for d, g in zip(docs, generations)]
-            result = {}
-            for metric in metric_lists[task]:
-                items = [r[metric] for r in per_doc if metric in r]
-                if not items:
-                    continue
-                if task in aggregate:
-                    result[metric] = quiet(aggregate[task], items)
-                else:
-                    result[metric] = mean(items)
-                    if len(items) > 1:
-                        result[metric + "_stderr"] = metrics.mean_stderr(items)
-            out_rows.append({"task": task, "docs": docs, "generations": generations, "result": result})
-    write("task_scores", out_rows)
-
-
-# ---------------------------------------------------------------- Python float(), round(x, 2), repr(x)
-def make_python_float():
-    import struct
-    bits = lambda x: struct.unpack("<q", struct.pack("<d", x))[0]
-    rng = random.Random(10)
-    rows = []
-    texts = AWKWARD + ["1e-320", "4.9e-324", "1.7976931348623157e308", "1.7976931348623159e308", "0.1e1_0", "1_2.3_4e5_6",
-                       "  -0  ", "+1.", "١٢٣.٤٥e١", "\u0e51\u0e52", "1\u00a0", "\u20001", "nAn", "-iNf", "+infinity", "infinit",
-                       "9" * 400, "0." + "0" * 400 + "1", "123456789012345678901234567890"]
-    for t in texts:
-        try:
-            v = float(t)
-            rows.append({"text": t, "bits": bits(v)})
-        except ValueError:
-            rows.append({"text": t, "bits": None})
-    values = [0.0, -0.0, 0.125, 0.005, 1.005, 2.675, -2.675, 0.015, 1e16, 1e15, 9999999999999998.0, 1e-4, 1e-5, 0.0001234,
-              123456789012345.6, 1.2345678901234567e-17, 5e-324, 1.7976931348623157e308, 0.1, 0.30000000000000004, 100.0, 1.5, -7.0]
-    values += [rng.uniform(-1000, 1000) for _ in range(150)] + [rng.random() * 10 ** rng.randrange(-30, 30) for _ in range(150)]
-    values += [round(rng.uniform(0, 10), 3) for _ in range(100)] + [k / 1000 for k in range(0, 1000, 7)]
-    for v in values:
-        rows.append({"bits": bits(v), "repr": repr(v), "round2_bits": bits(round(v, 2)), "round5_bits": bits(round(v, 5))})
-    write("python_float", rows)
-
-
-make_python_float()
-make_task_scores()
+MODULES = {"metrics": metrics, "mmstar": mmstar, "mmmu": mmmu, "ocrbench": ocr, "textvqa": textvqa, "docvqa": docvqa,
+           "infovqa": infovqa, "chartqa": chartqa, "scienceqa": sqa, "mme": mme}
+make_python_text_fixtures.main(args.out, write)
+make_task_score_fixtures.main(MODULES, write, quiet, SUBJECTS, OCR_TYPES)
 make_mmstar()
 make_mmmu()
 make_ocrbench()
@@ -488,34 +351,8 @@ make_chartqa()
 make_scienceqa()
 make_mme()
 if args.nanovlm and os.path.isdir(args.nanovlm):
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    import make_prompt_fixtures
-    make_prompt_fixtures.main(args.nanovlm, args.out, {"mmstar": mmstar, "mmmu": mmmu, "ocrbench": ocr, "textvqa": textvqa,
-                                                        "docvqa": docvqa, "infovqa": infovqa, "chartqa": chartqa,
-                                                        "scienceqa": sqa, "mme": mme}, LMMS)
+    make_prompt_fixtures.main(args.nanovlm, args.out, MODULES, LMMS)
 else:
     print(f"(no nanoVLM checkout at {args.nanovlm}: prompts.jsonl not written)")
 
 
-# ---------------------------------------------------------------- Python's str casing / whitespace, every code point
-def make_python_text():
-    """Lines "cp lower upper flags capitalize" (hex code points, '.'-joined) for every code point whose lower() or upper() is not
-    itself or that is whitespace / cased / case-ignorable (the properties str.lower()'s final-sigma rule uses)."""
-    lines = []
-    for cp in range(0x110000):
-        if 0xD800 <= cp <= 0xDFFF:
-            continue
-        c = chr(cp)
-        lo, up = c.lower(), c.upper()
-        cased = (c + "\u03a3").lower()[-1] == "\u03c2"
-        ignorable = not cased and ("A" + c + "\u03a3").lower()[-1] == "\u03c2"
-        flags = ("s" if c.isspace() else "") + ("c" if cased else "") + ("i" if ignorable else "") + ("u" if c.isupper() else "") + ("d" if c.isdecimal() else "")
-        if lo != c or up != c or flags:
-            cap = c.capitalize()
-            lines.append(f"{cp:x} {'.'.join(f'{ord(x):x}' for x in lo)} {'.'.join(f'{ord(x):x}' for x in up)} {flags or '-'} {'.'.join(f'{ord(x):x}' for x in cap)}")
-    with open(os.path.join(args.out, "python_text.txt"), "w", encoding="ascii") as f:
-        f.write("\n".join(lines) + "\n")
-    print(f"python_text: {len(lines)} code points")
-
-
-make_python_text()
