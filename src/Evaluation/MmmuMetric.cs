@@ -40,7 +40,7 @@ public static class MmmuMetric
         return choices => choices[random.Below(choices.Count)];
     }
 
-    /// <summary>The option letters and the <c>index2ans</c> map for a list of options (<c>get_multi_choice_info</c>).</summary>
+    /// <summary>The option letters "A", "B", … for <paramref name="optionCount"/> options (<c>get_multi_choice_info</c>'s <c>all_choices</c>).</summary>
     public static IReadOnlyList<string> Letters(int optionCount) =>
         Enumerable.Range(0, optionCount).Select(i => ((char)('A' + i)).ToString()).ToArray();
 

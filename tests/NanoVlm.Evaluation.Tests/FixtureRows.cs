@@ -35,7 +35,7 @@ internal static class FixtureRows
             if (m is not null) failures.Add(m);
         }
         Assert.True(n >= minimumRows, $"only {n} fixture rows");
-        Assert.True(failures.Count == 0, $"{failures.Count} of {n} differ from lmms-eval:\n" + string.Join("\n", failures.Take(400)));
+        Assert.True(failures.Count == 0, $"{failures.Count} of {n} differ from lmms-eval:\n" + string.Join("\n", failures.Take(25)));
     }
 
     public static string Show(string s) => JsonSerializer.Serialize(s);
