@@ -23,6 +23,7 @@ public static class Program
         yield return LoaderCommand.Create();
         yield return ProfileCommand.Create();
         yield return GenerateCommand.Create();
+        yield return TrainCommand.Create();
     }
 
     /// <summary>Runs the command line and returns the process exit code.</summary>

@@ -39,6 +39,38 @@ public static class CheckpointTokenizer
         ? VlmTokenizer.FromSentencePiece(path, new VlmTokenizerOptions { EosToken = "<|im_end|>" })
         : VlmTokenizer.FromTokenizerJson(path);
 
+    /// <summary>The file a tokenizer was loaded from: <see cref="Load"/>'s path, or null for the built-in one.</summary>
+    /// <param name="checkpointDir">The checkpoint folder.</param>
+    /// <param name="explicitPath">As for <see cref="Load"/>.</param>
+    /// <returns>The path, or null.</returns>
+    public static string? SourcePath(string checkpointDir, string? explicitPath)
+    {
+        if (explicitPath == BuiltIn) return null;
+        if (explicitPath is not null) return explicitPath;
+        return new[] { "tokenizer.json", "tokenizer.model" }.Select(n => Path.Combine(checkpointDir, n)).FirstOrDefault(File.Exists);
+    }
+
+    /// <summary>Puts the tokenizer into a checkpoint folder so the checkpoint is self-contained: a copy of
+    /// <paramref name="sourcePath"/> under its kind's name, or the built-in SentencePiece model as <c>tokenizer.model</c>.</summary>
+    /// <param name="sourcePath">The tokenizer file, or null for the built-in tokenizer.</param>
+    /// <param name="checkpointDir">The folder.</param>
+    public static void Save(string? sourcePath, string checkpointDir)
+    {
+        if (sourcePath is not null)
+        {
+            string name = sourcePath.EndsWith(".model", StringComparison.OrdinalIgnoreCase) ? "tokenizer.model" : "tokenizer.json";
+            File.Copy(sourcePath, Path.Combine(checkpointDir, name), overwrite: true);
+            return;
+        }
+        using var resource = typeof(VlmTokenizer).Assembly.GetManifestResourceStream(BuiltInResource)
+            ?? throw new InvalidOperationException($"The built-in tokenizer resource '{BuiltInResource}' is missing.");
+        using var file = File.Create(Path.Combine(checkpointDir, "tokenizer.model"));
+        resource.CopyTo(file);
+    }
+
+    // NanoVlm.Loader's embedded default tokenizer (a SentencePiece model).
+    private const string BuiltInResource = "NanoVlm.Loader.Assets.default_tokenizer.model";
+
     /// <summary>Text of generated ids the way nanoVLM decodes answers (<c>skip_special_tokens=True</c>): special and
     /// added tokens (EOS, ChatML markers, image tokens) are left out.</summary>
     /// <param name="tokenizer">The tokenizer.</param>

@@ -93,12 +93,12 @@ internal sealed class LoaderCliOptions
     }
 
     /// <summary>The built-in sample data, generated once per row count into the temp folder.</summary>
-    public static string SampleData(int rows, TextWriter log)
+    public static string SampleData(int rows, TextWriter log, int seed = 0)
     {
-        var dir = Path.Combine(Path.GetTempPath(), "nanovlm-sample-data", $"rows-{rows}-seed-0");
+        var dir = Path.Combine(Path.GetTempPath(), "nanovlm-sample-data", $"rows-{rows}-seed-{seed}");
         if (Directory.Exists(dir) && Directory.EnumerateFiles(dir, "*.parquet").Any()) return dir;
         var tmp = dir + ".tmp-" + Environment.ProcessId;
-        var result = SampleDataWriter.Write(tmp, new SampleDataOptions { Rows = rows });
+        var result = SampleDataWriter.Write(tmp, new SampleDataOptions { Rows = rows, Seed = seed });
         if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
         Directory.Move(tmp, dir);
         log.WriteLine($"(generated the built-in sample data: {result.Rows} rows, {result.Images} images, in {dir})");

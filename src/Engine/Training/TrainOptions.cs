@@ -44,6 +44,38 @@ public sealed record TrainOptions
     /// <summary>NaN/inf losses.</summary>
     public NonFiniteLossPolicy OnNonFiniteLoss { get; init; } = NonFiniteLossPolicy.Stop;
 
+    /// <summary>A copy with the TrainConfig fields of <paramref name="config"/> applied: <c>lr_mp</c>,
+    /// <c>lr_vision_backbone</c>, <c>lr_language_backbone</c>, <c>gradient_accumulation_steps</c>, <c>max_grad_norm</c>,
+    /// <c>max_training_steps</c>, <c>eval_interval</c>.</summary>
+    /// <param name="config">A nanoVLM configuration file.</param>
+    /// <returns>The options.</returns>
+    /// <exception cref="InvalidDataException">A value of the wrong type, naming the file and key.</exception>
+    public TrainOptions With(NanoVlm.Loader.Configuration.NanovlmConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        double Num(string key, double fallback)
+        {
+            if (!config.TryGetValue(key, out var v)) return fallback;
+            return v.ValueKind == System.Text.Json.JsonValueKind.Number
+                ? v.GetDouble()
+                : throw new InvalidDataException($"{config.Source}: key '{key}': expected a number, found {v.GetRawText()}");
+        }
+        long Int(string key, long fallback)
+        {
+            double d = Num(key, fallback);
+            return d == Math.Floor(d) ? (long)d : throw new InvalidDataException($"{config.Source}: key '{key}': expected an integer, found {d}");
+        }
+        var r = LearningRates;
+        return this with
+        {
+            LearningRates = new GroupLearningRates(Num("lr_mp", r.Projector), Num("lr_vision_backbone", r.Vision), Num("lr_language_backbone", r.Language)),
+            GradientAccumulationSteps = (int)Int("gradient_accumulation_steps", GradientAccumulationSteps),
+            MaxGradNorm = Num("max_grad_norm", MaxGradNorm),
+            MaxTrainingSteps = Int("max_training_steps", MaxTrainingSteps),
+            EvalInterval = (int)Int("eval_interval", EvalInterval),
+        };
+    }
+
     /// <summary>Checks the values.</summary>
     /// <exception cref="ArgumentException">A value out of range, named.</exception>
     public void Validate()

@@ -1,0 +1,192 @@
+using System.CommandLine;
+using System.Runtime.InteropServices;
+using System.Text.Json;
+using NanoVlm.Engine;
+using NanoVlm.Engine.Runtime;
+using NanoVlm.Engine.Training;
+using NanoVlm.Loader.Configuration;
+using NanoVlm.Loader.Pipeline;
+using NanoVlm.Loader.Sources;
+using NanoVlm.Loader.Text;
+using TorchSharp;
+
+// Namespace NanoVlm.Cli (not .Commands) so Program.Commands() can name the command without a using.
+namespace NanoVlm.Cli;
+
+/// <summary>
+/// <c>nanovlm train</c>: nanoVLM's training loop fed by the loader's pinned packs; checkpoints nanoVLM can load,
+/// exact resume, metrics as JSONL and TensorBoard events in the run folder.
+/// </summary>
+internal static class TrainCommand
+{
+    private static readonly Option<string> Preset = new("--preset") { Description = "tiny (CPU-sized, the default) or nanovlm (nanoVLM's 460M shape and train.py settings).", DefaultValueFactory = _ => "tiny" };
+    private static readonly Option<FileInfo?> Config = ConfigOption.Create();
+    private static readonly Option<string?> Data = new("--data") { Description = "Training data (.parquet/.jsonl/.tar, a folder or a glob). Omitted: the built-in sample data." };
+    private static readonly Option<string?> ValData = new("--val-data") { Description = "Validation data. Omitted: a held-out built-in set when training on the built-in data, else none." };
+    private static readonly Option<string?> From = new("--checkpoint") { Description = "Start from this checkpoint's weights and config (nanoVLM's or ours)." };
+    private static readonly Option<string?> Resume = new("--resume") { Description = "Continue a run exactly from RUN/step_N (weights, optimizer, loader position)." };
+    private static readonly Option<string?> Out = new("--out") { Description = "Run folder (default runs/<run name>)." };
+    private static readonly Option<long> MaxSteps = new("--max-steps") { Description = "max_training_steps." };
+    private static readonly Option<int> BatchSize = new("--batch-size") { Description = "Packs per micro-batch (batch_size)." };
+    private static readonly Option<int> Accumulation = new("--gradient-accumulation-steps") { Description = "Micro-batches per optimizer step." };
+    private static readonly Option<double> LrMp = new("--lr-mp") { Description = "Projector learning rate (0 freezes it)." };
+    private static readonly Option<double> LrVision = new("--lr-vision") { Description = "Vision encoder learning rate (0 freezes it)." };
+    private static readonly Option<double> LrLanguage = new("--lr-language") { Description = "Language model learning rate (0 freezes it)." };
+    private static readonly Option<int> EvalInterval = new("--eval-interval") { Description = "Validation + checkpoint every N steps (0 = at the end only)." };
+    private static readonly Option<string> Attention = new("--attention") { Description = "document (each packed sample sees only itself; default) or nanovlm (one causal mask over the pack).", DefaultValueFactory = _ => "document" };
+    private static readonly Option<string> Device = new("--device") { Description = "auto, cpu, cuda or cuda:N.", DefaultValueFactory = _ => "auto" };
+    private static readonly Option<int> Workers = new("--workers") { Description = "Loader materialize workers." };
+    private static readonly Option<string?> Tokenizer = new("--tokenizer") { Description = "tokenizer.json / .model, or 'default' (the built-in one, also the default for new models)." };
+    private static readonly Option<bool> SkipNonFinite = new("--skip-nonfinite-loss") { Description = "Skip micro-batches whose loss is NaN/inf (counted) instead of stopping." };
+    private static readonly Option<int> LogEvery = new("--log-every") { Description = "Progress line every N steps." };
+    private static readonly Option<bool> Json = new("--json") { Description = "Print the summary as one JSON object." };
+
+    /// <summary>Builds the command.</summary>
+    public static Command Create()
+    {
+        var command = new Command("train", "Train a nanoVLM model (new, from a checkpoint, or resumed) on the loader's packed batches.")
+        {
+            Preset, Config, Data, ValData, From, Resume, Out, MaxSteps, BatchSize, Accumulation, LrMp, LrVision, LrLanguage,
+            EvalInterval, Attention, Device, Workers, Tokenizer, SkipNonFinite, LogEvery, Json,
+        };
+        Attention.AcceptOnlyFromAmong("document", "nanovlm");
+        command.SetAction(Run);
+        return command;
+    }
+
+    private static int Run(ParseResult parse)
+    {
+        var stdout = parse.InvocationConfiguration.Output;
+        var stderr = parse.InvocationConfiguration.Error;
+        bool json = parse.GetValue(Json);
+        var log = json ? TextWriter.Null : stdout;
+        try
+        {
+            var file = ConfigOption.Load(parse, Config);
+            string? resumeDir = parse.GetValue(Resume), fromDir = resumeDir ?? parse.GetValue(From);
+            // The tokenizer: --tokenizer, else the checkpoint's own, else the built-in one.
+            string? tokenizerArg = parse.GetValue(Tokenizer) ?? (fromDir is not null && HasTokenizer(fromDir) ? null : CheckpointTokenizer.BuiltIn);
+            string tokenizerDir = fromDir ?? ".";
+            var tokenizer = CheckpointTokenizer.Load(tokenizerDir, new VlmConfig(), tokenizerArg);
+            string? tokenizerPath = CheckpointTokenizer.SourcePath(tokenizerDir, tokenizerArg);
+            var preset = TrainingPresets.Get(parse.GetValue(Preset)!, tokenizer);
+            var model = (fromDir is null ? preset.Model : VlmConfig.Read(Path.Combine(fromDir, Checkpoint.ConfigFile))).With(file);
+            var train = preset.Training.With(file);
+            train = train with
+            {
+                MaxTrainingSteps = parse.Flag(MaxSteps, train.MaxTrainingSteps),
+                GradientAccumulationSteps = parse.Flag(Accumulation, train.GradientAccumulationSteps),
+                EvalInterval = parse.Flag(EvalInterval, train.EvalInterval),
+                LearningRates = new GroupLearningRates(parse.Flag(LrMp, train.LearningRates.Projector),
+                    parse.Flag(LrVision, train.LearningRates.Vision), parse.Flag(LrLanguage, train.LearningRates.Language)),
+                Attention = parse.GetValue(Attention) == "nanovlm" ? AttentionMode.Nanovlm : AttentionMode.Document,
+                OnNonFiniteLoss = parse.GetValue(SkipNonFinite) ? NonFiniteLossPolicy.Skip : NonFiniteLossPolicy.Stop,
+                LogInterval = parse.Flag(LogEvery, train.LogInterval),
+            };
+            train.Validate();
+            var loaderOptions = file.ApplyTo(TrainingPresets.LoaderFor(model, preset.Loader.BatchSize));
+            loaderOptions = loaderOptions with
+            {
+                BatchSize = parse.Flag(BatchSize, loaderOptions.BatchSize),
+                Workers = parse.Flag(Workers, loaderOptions.Workers),
+                Epochs = null,
+            };
+            loaderOptions.Validate();
+            if (tokenizer.VocabularySize > model.LmVocabSize)
+                throw new ArgumentException($"The tokenizer has {tokenizer.VocabularySize} ids but the model's lm_vocab_size is {model.LmVocabSize}.");
+
+            string? data = parse.GetValue(Data), valData = parse.GetValue(ValData);
+            if (data is null)
+            {
+                data = LoaderCliOptions.SampleData(500, log);
+                valData ??= LoaderCliOptions.SampleData(64, log, seed: 1);
+            }
+            string runDir = resumeDir is not null
+                ? Path.GetDirectoryName(Path.GetFullPath(resumeDir))!
+                : Path.GetFullPath(parse.GetValue(Out) ?? Path.Combine("runs", RunName(model, train, loaderOptions)));
+            Directory.CreateDirectory(runDir);
+            model.Write(Path.Combine(runDir, Checkpoint.ConfigFile));
+            File.WriteAllText(Path.Combine(runDir, "train_options.json"), JsonSerializer.Serialize(new
+            {
+                preset = preset.Name, train.MaxTrainingSteps, train.GradientAccumulationSteps, train.MaxGradNorm, train.EvalInterval,
+                lr_mp = train.LearningRates.Projector, lr_vision_backbone = train.LearningRates.Vision, lr_language_backbone = train.LearningRates.Language,
+                attention = train.Attention.ToString(), loaderOptions.BatchSize, loaderOptions.Workers, loaderOptions.LmMaxLength, data, val_data = valData,
+            }, new JsonSerializerOptions { WriteIndented = true }));
+
+            var device = TorchRuntime.SelectDevice(parse.GetValue(Device));
+            TorchSharp.torch.manual_seed(0); // train.py's seed
+            using var vlm = fromDir is null ? new VisionLanguageModel(model, tokenizer.ImageTokenId) : Checkpoint.Load(fromDir, tokenizer.ImageTokenId);
+            if (device.type != TorchSharp.DeviceType.CPU) vlm.to(device);
+            using var trainer = new Trainer(vlm, train, runDir, dir => CheckpointTokenizer.Save(tokenizerPath, dir));
+            var resumeState = resumeDir is null ? null : trainer.Restore(resumeDir);
+            using var trainLog = new TrainingLog(runDir);
+            var progress = new TrainProgress(log, train.MaxTrainingSteps, train.LogInterval);
+            trainer.StepCompleted += m => { trainLog.Write(m); progress.Step(m); };
+            trainer.Validated += v => { trainLog.Write(v); log.WriteLine($"  step {v.Step}: val_loss {v.Loss:F4} ({v.Batches} batches)"); };
+            trainer.CheckpointSaved += dir => log.WriteLine($"  checkpoint: {dir}");
+
+            log.WriteLine($"nanovlm train: {(fromDir is null ? preset.Name + " model" : fromDir)}, {UniqueParameters(vlm):N0} parameters, {train.MaxTrainingSteps} steps × {train.GradientAccumulationSteps} × {loaderOptions.BatchSize} packs of {loaderOptions.LmMaxLength} tokens, {device}");
+            log.WriteLine($"  data: {data}{(valData is null ? "" : $"; validation: {valData}")}; run folder: {runDir}");
+            if (resumeState is not null) log.WriteLine($"  resuming at step {resumeState.GlobalStep} from {resumeDir}");
+
+            using var cancel = new CancellationTokenSource();
+            ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cancel.Cancel(); };
+            Console.CancelKeyPress += onCancel;
+            using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; cancel.Cancel(); });
+            try
+            {
+                using var trainSource = RowSources.Open(data);
+                var loaderState = resumeState?.LoaderState is { } s ? LoaderState.FromJson(s) : null;
+                using var loader = new DataLoader(trainSource, loaderOptions, loaderState, tokenizer)
+                {
+                    Log = m => stderr.WriteLine($"warning: {m}"),
+                };
+                Func<IEnumerable<Batch>>? validation = valData is null ? null : () => ValidationBatches(valData, loaderOptions, tokenizer);
+                var summary = trainer.Run(loader, validation, resumeState, cancel.Token);
+                var counters = loader.Counters;
+                if (json)
+                    stdout.WriteLine(JsonSerializer.Serialize(new
+                    {
+                        steps = summary.Steps, final_loss = summary.FinalLoss, checkpoint = summary.LastCheckpoint, interrupted = summary.Interrupted,
+                        skipped_micro_batches = summary.SkippedMicroBatches, seconds = summary.Seconds, run = runDir,
+                        rows_read = counters.RowsRead, samples = counters.SamplesEmitted, dropped = counters.Dropped,
+                    }));
+                else
+                {
+                    log.WriteLine($"{(summary.Interrupted ? "interrupted" : "done")}: {summary.Steps} steps in {summary.Seconds:F1} s, final loss {summary.FinalLoss:F4}; " +
+                        $"rows read {counters.RowsRead} ({counters.SamplesEmitted} samples, {counters.Dropped} dropped), {summary.SkippedMicroBatches} micro-batches skipped");
+                    log.WriteLine($"  checkpoint: {summary.LastCheckpoint}");
+                    log.WriteLine($"  try it: nanovlm generate --checkpoint {summary.LastCheckpoint} --image IMAGE --prompt \"What is in the image?\"");
+                }
+                return 0;
+            }
+            finally
+            {
+                Console.CancelKeyPress -= onCancel;
+            }
+        }
+        catch (Exception e) when (e is ArgumentException or IOException or InvalidDataException or InvalidOperationException
+                                   or ConfigFileException or NonFiniteLossException or NotSupportedException)
+        {
+            stderr.WriteLine($"error: {e.Message}");
+            return 2;
+        }
+    }
+
+    private static IEnumerable<Batch> ValidationBatches(string path, DataLoaderOptions options, VlmTokenizer tokenizer)
+    {
+        using var source = RowSources.Open(path);
+        using var loader = new DataLoader(source, options with { Epochs = 1, Workers = 1 }, null, tokenizer);
+        foreach (var batch in loader) yield return batch;
+    }
+
+    private static bool HasTokenizer(string dir) => File.Exists(Path.Combine(dir, "tokenizer.json")) || File.Exists(Path.Combine(dir, "tokenizer.model"));
+
+    private static long UniqueParameters(VisionLanguageModel m)
+        => m.named_parameters().Where(p => !(m.Config.LmTieWeights && p.name == "decoder.head.weight")).Sum(p => p.parameter.numel());
+
+    // train.py's run name, without the GPU count it cannot know here.
+    private static string RunName(VlmConfig m, TrainOptions t, DataLoaderOptions l)
+        => $"nanoVLM_{m.VitImgSize}px_{m.MaxImgSize}_mp{m.MpPixelShuffleFactor}_lm{m.LmHiddenDim}x{m.LmNBlocks}_bs{l.BatchSize * t.GradientAccumulationSteps}_" +
+           $"{t.MaxTrainingSteps}_{DateTime.Now:MMdd-HHmmss}";
+}
