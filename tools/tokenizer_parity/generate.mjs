@@ -354,7 +354,16 @@ async function generateSplitBehaviours() {
       }
     }
   }
-  fs.writeFileSync(path.join(outDir, 'parity_split_behaviours.json'), JSON.stringify({ generator: 'tools/tokenizer_parity/generate.mjs (HF tokenizers 0.23.2)', derived_from: 'gpt2/tokenizer.json', cases }));
+  // Which Unicode version the reference's regex engine (\p{..}) and Rust's char::is_numeric (Digits) know: scalars
+  // assigned in Unicode 15.0, 15.1 and 16.0, each doubled between '!' — one piece means the class matched both.
+  const mk = (pre) => Tokenizer.fromString(JSON.stringify({ version: '1.0', model: { type: 'BPE', vocab: { a: 0 }, merges: [] }, pre_tokenizer: pre })).getPreTokenizer();
+  const letters = mk(split('\\p{L}+')), numbers = mk(split('\\p{N}+')), digits = mk({ type: 'Digits', individual_digits: false });
+  const unicode_probe = [];
+  for (const [cp, version] of [[0x1c89, '16.0'], [0xa7cb, '16.0'], [0x10d40, '16.0'], [0x1ccf0, '16.0'], [0x2ebf0, '15.1'], [0x31350, '15.0'], [0x1e030, '15.0'], [0x11f50, '15.0'], [0x41, '1.1'], [0x33, '1.1']]) {
+    const text = '!' + String.fromCodePoint(cp).repeat(2) + '!';
+    unicode_probe.push({ code_point: cp, unicode_version: version, letter: letters.preTokenizeString(text).length === 3, number: numbers.preTokenizeString(text).length === 3, numeric: digits.preTokenizeString(text).length === 3 });
+  }
+  fs.writeFileSync(path.join(outDir, 'parity_split_behaviours.json'), JSON.stringify({ generator: 'tools/tokenizer_parity/generate.mjs (HF tokenizers 0.23.2)', derived_from: 'gpt2/tokenizer.json', cases, unicode_probe }));
   console.log(`split behaviours: ${cases.length} configurations`);
 }
 

@@ -39,6 +39,34 @@ public class PreTokenizerTests
         Assert.Equal(20, seen.Count);
     }
 
+    /// <summary>.NET's Unicode data and the reference's agree on scalars assigned in Unicode 15.0, 15.1 and 16.0 for
+    /// <c>\p{L}</c>, <c>\p{N}</c> (the reference's regex engine) and Digits (Rust's <c>char::is_numeric</c>), so
+    /// both sides know Unicode 16.0 (probe made by generate.mjs with the Rust library).</summary>
+    [Fact]
+    public void UnicodeVersion_AgreesWithTheReference()
+    {
+        var root = JsonNode.Parse(File.ReadAllText(Fixtures.Path("text", "parity_split_behaviours.json")))!;
+        var probe = root["unicode_probe"]!.AsArray();
+        Assert.Equal(10, probe.Count);
+        var letters = new ScalarRegex(@"\p{L}+");
+        var numbers = new ScalarRegex(@"\p{N}+");
+        var digits = new DigitsStep(individualDigits: false);
+        foreach (var p in probe)
+        {
+            string ch = char.ConvertFromUtf32((int)p!["code_point"]!);
+            string text = "!" + ch + ch + "!";
+            var found = new List<(int, int)>();
+            letters.Matches(text, 0, found);
+            Assert.True((bool)p["letter"]! == (found.Count == 1 && found[0] == (1, 2 * ch.Length)), $"\\p{{L}} U+{(int)p["code_point"]!:X4}");
+            found.Clear();
+            numbers.Matches(text, 0, found);
+            Assert.True((bool)p["number"]! == (found.Count == 1 && found[0] == (1, 2 * ch.Length)), $"\\p{{N}} U+{(int)p["code_point"]!:X4}");
+            found.Clear();
+            digits.Split(text, 0, text.Length, found);
+            Assert.True((bool)p["numeric"]! == (found.Count == 3), $"Digits U+{(int)p["code_point"]!:X4}");
+        }
+    }
+
     /// <summary>The issue's example: a DeepSeek-V3 pre-tokenizer split "a🙂b" inside the surrogate pair.</summary>
     [Fact]
     public void AstralCharacters_StayWhole_DeepSeekV3()

@@ -50,6 +50,11 @@ internal sealed class PatternSplitStep : SplitStep
     public override void Split(ReadOnlySpan<char> text, int offset, int length, List<(int Offset, int Length)> output)
     {
         var piece = text.Slice(offset, length);
+        if (_regex is not null && _behavior == SplitBehavior.Isolated && !_invert)
+        {
+            _regex.SplitIsolated(piece, offset, output); // the hot path: every byte-level family
+            return;
+        }
         var matches = t_matches ??= new(32);
         matches.Clear();
         if (_regex is not null) _regex.Matches(piece, offset, matches);
@@ -63,19 +68,6 @@ internal sealed class PatternSplitStep : SplitStep
                 matches.Add((offset + at + i, _literal!.Length));
                 at += i + _literal!.Length;
             }
-        }
-        if (_behavior == SplitBehavior.Isolated && !_invert)
-        {
-            // The hot path (every byte-level family): matches and gaps, in order.
-            int last = offset;
-            foreach (var (index, len) in matches)
-            {
-                if (index > last) output.Add((last, index - last));
-                output.Add((index, len));
-                last = index + len;
-            }
-            if (last < offset + length) output.Add((last, offset + length - last));
-            return;
         }
         var runs = t_runs ??= new(32);
         runs.Clear();

@@ -31,6 +31,38 @@ internal sealed class ScalarRegex
 
     public Regex Regex { get; }
 
+    /// <summary>HF <c>Split(Isolated)</c> in one pass: appends the matches and the gaps between them as pieces
+    /// (absolute offsets). Text without surrogates (the common case) is matched directly, with no copy.</summary>
+    public void SplitIsolated(ReadOnlySpan<char> text, int offset, List<(int Offset, int Length)> output)
+    {
+        if (text.IndexOfAnyInRange('\uD800', '\uDFFF') >= 0)
+        {
+            int first = output.Count;
+            Matches(text, offset, output);
+            // Turn the matches appended at [first..] into matches and gaps, in place order.
+            var found = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(output)[first..].ToArray();
+            output.RemoveRange(first, output.Count - first);
+            int at = offset;
+            foreach (var (index, len) in found)
+            {
+                if (index > at) output.Add((at, index - at));
+                output.Add((index, len));
+                at = index + len;
+            }
+            if (at < offset + text.Length) output.Add((at, offset + text.Length - at));
+            return;
+        }
+        int last = 0;
+        foreach (var m in Regex.EnumerateMatches(text))
+        {
+            if (m.Length == 0) continue;
+            if (m.Index > last) output.Add((offset + last, m.Index - last));
+            output.Add((offset + m.Index, m.Length));
+            last = m.Index + m.Length;
+        }
+        if (last < text.Length) output.Add((offset + last, text.Length - last));
+    }
+
     /// <summary>Appends the non-empty matches in <paramref name="text"/> as (index, length) in UTF-16 units of
     /// <paramref name="text"/>, each shifted by <paramref name="offset"/>.</summary>
     public void Matches(ReadOnlySpan<char> text, int offset, List<(int Index, int Length)> output)
