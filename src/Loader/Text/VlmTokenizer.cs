@@ -6,10 +6,11 @@ using NanoVlm.Loader.Text.Internal;
 namespace NanoVlm.Loader.Text;
 
 /// <summary>
-/// A tokenizer for nanoVLM-style training: a base model (byte-level BPE from a HF <c>tokenizer.json</c> or
-/// <c>vocab.json</c> + <c>merges.txt</c>, or a SentencePiece <c>.model</c>) run through Microsoft.ML.Tokenizers,
-/// plus atomic special tokens (the file's added tokens, the ChatML markers and nanoVLM's 66 extra tokens) that are
-/// split off the raw text before normalization and pre-tokenization, as HF tokenizers do. Thread-safe for encoding.
+/// A tokenizer for nanoVLM-style training: a base model (BPE from a HF <c>tokenizer.json</c>: byte-level on
+/// Microsoft.ML.Tokenizers or SentencePiece-style with byte fallback on this library's own BPE; GPT-2 style
+/// <c>vocab.json</c> + <c>merges.txt</c>; or a SentencePiece <c>.model</c>) plus atomic special tokens (the file's
+/// added tokens and nanoVLM's 66 extra tokens, added with HF's id rule) that are split off the raw text before
+/// normalization and pre-tokenization, as HF tokenizers do. Thread-safe for encoding.
 /// </summary>
 public sealed class VlmTokenizer
 {
@@ -267,7 +268,9 @@ public sealed class VlmTokenizer
 
     internal const string DefaultResourceName = "NanoVlm.Loader.Assets.default_tokenizer.model";
 
-    /// <summary>Loads a HF <c>tokenizer.json</c> of the byte-level BPE kind (GPT-2, SmolLM2, Qwen2 style).</summary>
+    /// <summary>Loads a HF <c>tokenizer.json</c> with a BPE model: byte-level (GPT-2, SmolLM2, Qwen, Llama-3,
+    /// DeepSeek-V3, GPT-4o) or SentencePiece-style with byte fallback (Llama-2, Gemma). The end-of-sequence token
+    /// comes from a <c>tokenizer_config.json</c> beside it unless the options name one.</summary>
     /// <exception cref="NotSupportedException">The file describes a kind of tokenizer this loader does not support.</exception>
     public static VlmTokenizer FromTokenizerJson(string path, VlmTokenizerOptions? options = null)
     {
@@ -276,7 +279,7 @@ public sealed class VlmTokenizer
         return TokenizerJsonLoader.Load(stream, options ?? new VlmTokenizerOptions(), eos);
     }
 
-    /// <summary>Loads a HF <c>tokenizer.json</c> of the byte-level BPE kind from a stream.</summary>
+    /// <summary>Loads a HF <c>tokenizer.json</c> with a BPE model from a stream (see the path overload).</summary>
     /// <exception cref="NotSupportedException">The file describes a kind of tokenizer this loader does not support.</exception>
     public static VlmTokenizer FromTokenizerJson(Stream stream, VlmTokenizerOptions? options = null)
         => TokenizerJsonLoader.Load(stream, options ?? new VlmTokenizerOptions(), null);
