@@ -81,7 +81,7 @@ public class TextPrepareBenchmarks
     public int BareEncode()
     {
         int n = 0;
-        var bare = _tok.BaseTokenizer;
+        var bare = _tok.BaseTokenizer!;
         foreach (var segs in _bareSegments)
             foreach (var s in segs)
                 n += bare.EncodeToIds(s).Count;
@@ -94,7 +94,7 @@ public class TextPrepareBenchmarks
     public int TokenizerOnly()
     {
         int n = 0;
-        var bare = _tok.BaseTokenizer;
+        var bare = _tok.BaseTokenizer!;
         foreach (var segs in _preparerSegments)
             foreach (var s in segs)
                 n += bare.EncodeToIds(s).Count;

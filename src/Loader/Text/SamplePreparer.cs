@@ -8,8 +8,10 @@ namespace NanoVlm.Loader.Text;
 /// <c>&lt;|image|&gt;</c>, the image string prepended to the first user message, ChatML, token ids, the
 /// assistant-only loss mask and shifted labels. Each message segment is tokenized on its own and the ChatML special
 /// tokens are emitted as ids; because atomic tokens split the text before normalization and pre-tokenization, this
-/// equals tokenizing the whole templated conversation (verified by tests). Buffers are pooled and reused: one
-/// preparer per worker thread; not thread-safe.
+/// equals tokenizing the whole templated conversation (verified by tests). For a tokenizer without atomic ChatML
+/// markers the markers are text, so the conversation is tokenized as one text (between image tokens) and each
+/// message once more on its own for the loss mask, exactly nanoVLM's <c>_prepare_inputs_and_loss_mask</c>.
+/// Buffers are pooled and reused: one preparer per worker thread; not thread-safe.
 /// </summary>
 public sealed class SamplePreparer : IDisposable
 {
@@ -26,6 +28,13 @@ public sealed class SamplePreparer : IDisposable
     private int[] _labels = ArrayPool<int>.Shared.Rent(4096);
     private int _images;
     private int _length;
+    // Markers-as-text mode (no atomic ChatML markers): the current message's text run, its token count so far, and
+    // every message's (token count, is assistant) for the mask.
+    private readonly bool _atomicMarkers;
+    private readonly PooledBuffer<char> _message = new(1024);
+    private readonly PooledBuffer<int> _scratch = new(1024);
+    private readonly List<(int Length, bool Assistant)> _segments = [];
+    private int _segmentLength;
 
     /// <summary>Creates a preparer.</summary>
     public SamplePreparer(VlmTokenizer tokenizer, SamplePreparerOptions? options = null)
@@ -36,6 +45,7 @@ public sealed class SamplePreparer : IDisposable
         _filter = new QualityFilter(options.QualityFilter);
         _imageTokenLength = options.ImageTokenLength;
         _prefixLength = tokenizer.ChatTemplate.AssistantPrefixLength;
+        _atomicMarkers = tokenizer.HasAtomicChatMlMarkers;
         CheckDirectEmissionIsSafe(tokenizer);
         // Text segments that always sit between two special tokens tokenize the same every time: cache them.
         _newline = tokenizer.EncodeToIds("\n");
@@ -65,6 +75,7 @@ public sealed class SamplePreparer : IDisposable
         foreach (var g in imageGrids) ImageTokenString.Validate(g);
         _ids.Clear();
         _pending.Clear();
+        _segments.Clear();
         _length = 0;
         _images = imageGrids.Length;
         var c = Counters;
@@ -90,8 +101,16 @@ public sealed class SamplePreparer : IDisposable
             }
             c.TurnsKept++;
             var turn = texts[t];
-            EmitMessage("user", turn.User, first ? imageGrids : default, assistant: false);
-            EmitMessage("assistant", turn.Assistant, default, assistant: true);
+            if (_atomicMarkers)
+            {
+                EmitMessage("user", turn.User, first ? imageGrids : default, assistant: false);
+                EmitMessage("assistant", turn.Assistant, default, assistant: true);
+            }
+            else
+            {
+                EmitMessageAsText("user", turn.User, first ? imageGrids : default, assistant: false);
+                EmitMessageAsText("assistant", turn.Assistant, default, assistant: true);
+            }
             first = false;
         }
         if (first)
@@ -100,6 +119,11 @@ public sealed class SamplePreparer : IDisposable
             return new TextPrepareResult(0, imageGrids.Length, TextDropReason.AllTurnsFilteredByRating);
         }
 
+        if (!_atomicMarkers)
+        {
+            Flush();
+            WriteMaskFromSegments();
+        }
         _length = _ids.Count;
         // The mask was written per assistant segment; labels from it.
         var ids = _ids.Span;
@@ -115,7 +139,7 @@ public sealed class SamplePreparer : IDisposable
     private void EmitMessage(string role, string? content, ReadOnlySpan<ImageGrid> grids, bool assistant)
     {
         int segStart = _ids.Count;
-        _ids.Add(_tok.ImStartId);
+        _ids.Add(_tok.ImStartId!.Value);
         if (!grids.IsEmpty) EmitImageString(grids); // first user message: "user\n" + image string (cached pieces)
         else
         {
@@ -124,7 +148,7 @@ public sealed class SamplePreparer : IDisposable
         }
         AppendWithoutImageTokens(content.AsSpan());
         Flush();
-        _ids.Add(_tok.ImEndId);
+        _ids.Add(_tok.ImEndId!.Value);
         _ids.Append(_newline.AsSpan());
         int segEnd = _ids.Count;
         EnsureMask(segEnd);
@@ -162,6 +186,98 @@ public sealed class SamplePreparer : IDisposable
                     _ids.Add(_tok.GetRowColTokenId(i, j));
                     _ids.AddRepeat(image, _imageTokenLength);
                 }
+        }
+    }
+
+    /// <summary>One message with the ChatML markers as text. The text accumulates across messages (nanoVLM tokenizes
+    /// the whole conversation) and is flushed only at an image token; the message's own text runs are tokenized again
+    /// on their own for its length (nanoVLM re-tokenizes each message for the mask).</summary>
+    private void EmitMessageAsText(string role, string? content, ReadOnlySpan<ImageGrid> grids, bool assistant)
+    {
+        _segmentLength = 0;
+        Text(ChatTemplate.ImStart);
+        Text(role);
+        Text("\n");
+        if (!grids.IsEmpty) EmitImageStringAsText(grids);
+        int before = _pending.Count;
+        AppendWithoutImageTokens(content.AsSpan());
+        _message.Append(_pending.Span[before..]);
+        Text(ChatTemplate.ImEnd);
+        Text("\n");
+        CountMessageRun();
+        _segments.Add((_segmentLength, assistant));
+    }
+
+    private void EmitImageStringAsText(ReadOnlySpan<ImageGrid> grids)
+    {
+        int image = _tok.ImageTokenId;
+        for (int k = 0; k < grids.Length; k++)
+        {
+            if (grids.Length > 1)
+            {
+                Text("<image: ");
+                int at = _pending.Count;
+                _pending.AppendInvariant(k);
+                _message.Append(_pending.Span[at..]);
+                Text(">");
+            }
+            Atomic(_tok.GlobalImageTokenId, 1);
+            Atomic(image, _imageTokenLength);
+            var g = grids[k];
+            if (g.Rows == 1 && g.Cols == 1) continue;
+            for (int i = 1; i <= g.Rows; i++)
+                for (int j = 1; j <= g.Cols; j++)
+                {
+                    Atomic(_tok.GetRowColTokenId(i, j), 1);
+                    Atomic(image, _imageTokenLength);
+                }
+        }
+    }
+
+    private void Text(ReadOnlySpan<char> text)
+    {
+        _pending.Append(text);
+        _message.Append(text);
+    }
+
+    /// <summary>An atomic token ends the text runs of both the conversation and the message.</summary>
+    private void Atomic(int id, int count)
+    {
+        CountMessageRun();
+        Flush();
+        _ids.AddRepeat(id, count);
+        _segmentLength += count;
+    }
+
+    private void CountMessageRun()
+    {
+        if (_message.Count == 0) return;
+        _scratch.Clear();
+        _tok.Encode(_message.Span, _scratch);
+        _segmentLength += _scratch.Count;
+        _message.Clear();
+    }
+
+    /// <summary>nanoVLM's mask loop: a cursor over the per-message lengths, assistant messages masked from
+    /// <c>cursor + prefix_len</c>. Where per-message and whole-conversation tokenization disagree (a BPE merge across
+    /// a message boundary) nanoVLM's Python slice assignment would grow the mask past the ids; here it is cut at the
+    /// ids' length.</summary>
+    private void WriteMaskFromSegments()
+    {
+        int n = _ids.Count;
+        EnsureMask(n);
+        var mask = _mask.AsSpan(0, n);
+        mask.Clear();
+        int cursor = 0;
+        foreach (var (length, assistant) in _segments)
+        {
+            if (assistant)
+            {
+                int start = Math.Min(cursor + _prefixLength, n);
+                int end = Math.Min(cursor + length, n);
+                if (end > start) mask[start..end].Fill(1);
+            }
+            cursor += length;
         }
     }
 
@@ -216,7 +332,8 @@ public sealed class SamplePreparer : IDisposable
     /// </summary>
     private static void CheckDirectEmissionIsSafe(VlmTokenizer tok)
     {
-        var emitted = new List<string> { ChatTemplate.ImStart, ChatTemplate.ImEnd, ImageTokenString.ImageToken, ImageTokenString.GlobalImageToken };
+        var emitted = new List<string> { ImageTokenString.ImageToken, ImageTokenString.GlobalImageToken };
+        if (tok.HasAtomicChatMlMarkers) emitted.AddRange(VlmTokenizerOptions.ChatMlTokens);
         for (int i = 1; i <= 8; i++) for (int j = 1; j <= 8; j++) emitted.Add(ImageTokenString.RowColToken(i, j));
         foreach (var token in tok.AtomicTokens.Keys)
         {
@@ -233,6 +350,8 @@ public sealed class SamplePreparer : IDisposable
     {
         _ids.Dispose();
         _pending.Dispose();
+        _message.Dispose();
+        _scratch.Dispose();
         if (_mask.Length > 0) ArrayPool<byte>.Shared.Return(_mask);
         if (_labels.Length > 0) ArrayPool<int>.Shared.Return(_labels);
         _mask = [];

@@ -7,11 +7,14 @@ using NanoVlm.Loader.Text.Internal;
 namespace NanoVlm.Loader.Text;
 
 /// <summary>
-/// Maps a HF <c>tokenizer.json</c> of the byte-level BPE kind onto Microsoft.ML.Tokenizers'
-/// <see cref="BpeTokenizer"/>: <c>model.vocab</c>, <c>model.merges</c> (<c>"a b"</c> strings or <c>[a, b]</c>
-/// arrays), <c>added_tokens</c>, the normalizer (none, NFC/NFD/NFKC/NFKD or a Sequence of those) and the
-/// pre-tokenizer (<c>Sequence</c> of <c>Split</c> (Isolated) / <c>Digits</c> / <c>ByteLevel</c>). Anything else is
-/// rejected with a <see cref="NotSupportedException"/> that names what was found.
+/// Maps a HF <c>tokenizer.json</c> with a BPE model onto an encoder with HF tokenizers' results. Byte-level BPE
+/// (GPT-2, SmolLM2, Qwen, Llama-3, DeepSeek-V3, GPT-4o) runs on Microsoft.ML.Tokenizers' <see cref="BpeTokenizer"/>
+/// with this library's pre-tokenizer (Split with every behaviour and <c>invert</c>, Digits, ByteLevel; regexes on
+/// Unicode scalar values) and <c>ignore_merges</c>; SentencePiece-style BPE (byte fallback, <c>▁</c> normalizer:
+/// Llama-2, Gemma) runs on this library's <see cref="BpeModel"/>. Normalizers (NFC/NFD/NFKC/NFKD, Replace, Prepend,
+/// Sequence), decoders (ByteLevel, Replace, ByteFallback, Fuse, Strip, Sequence) and post-processors
+/// (TemplateProcessing, ByteLevel, Roberta/Bert, Sequence) are read; anything else is rejected with a
+/// <see cref="NotSupportedException"/> that names the component.
 /// </summary>
 public static class TokenizerJsonLoader
 {
@@ -27,63 +30,99 @@ public static class TokenizerJsonLoader
         string type = model.TryGetProperty("type", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString()!
             : model.TryGetProperty("merges", out _) ? "BPE" : "(none)";
         if (type != "BPE")
-            throw new NotSupportedException($"tokenizer.json model type '{type}' is not supported: only byte-level BPE (GPT-2, SmolLM2, Qwen style) " +
-                "is. For WordPiece/Unigram/WordLevel models use a SentencePiece .model (FromSentencePiece) if one exists.");
-        if (model.TryGetProperty("ignore_merges", out var im) && im.ValueKind == JsonValueKind.True)
-            throw new NotSupportedException("tokenizer.json BPE with 'ignore_merges: true' (Llama-3 style) is not supported.");
+            throw new NotSupportedException($"tokenizer.json model type '{type}' is not supported: only BPE (byte-level or SentencePiece-style " +
+                "with byte fallback) is. For WordPiece/Unigram/WordLevel models use a SentencePiece .model (FromSentencePiece) if one exists.");
+        bool ignoreMerges = model.TryGetProperty("ignore_merges", out var im) && im.ValueKind == JsonValueKind.True;
+        bool byteFallback = model.TryGetProperty("byte_fallback", out var bf) && bf.ValueKind == JsonValueKind.True;
+        bool fuseUnk = model.TryGetProperty("fuse_unk", out var fu) && fu.ValueKind == JsonValueKind.True;
+        if (model.TryGetProperty("dropout", out var dr) && dr.ValueKind == JsonValueKind.Number && dr.GetDouble() > 0)
+            throw new NotSupportedException("tokenizer.json BPE 'dropout' is not supported (it makes encoding random).");
 
         var steps = new List<SplitStep>();
         bool byteLevel = false;
         if (root.TryGetProperty("pre_tokenizer", out var pre) && pre.ValueKind == JsonValueKind.Object)
-            AddPreTokenizer(pre, steps, ref byteLevel);
-        if (!byteLevel)
-            throw new NotSupportedException("tokenizer.json BPE without a ByteLevel pre-tokenizer (e.g. Metaspace / SentencePiece-converted) " +
-                "is not supported; load the original SentencePiece .model with FromSentencePiece instead.");
+            TokenizerJsonComponents.AddPreTokenizer(pre, steps, ref byteLevel);
 
-        NormalizationForm? norm = null;
+        var normSteps = new List<NormalizerStep>();
         if (root.TryGetProperty("normalizer", out var n) && n.ValueKind == JsonValueKind.Object)
-            norm = ReadNormalizer(n);
+            TokenizerJsonComponents.AddNormalizer(n, normSteps);
+        // A single Unicode form keeps the fast path (built-in NFC); anything else runs the steps in order.
+        NormalizationForm? form = normSteps is [NormalizerStep.Form only] ? only.Value : null;
+        var normalizer = normSteps.Count == 0 || form is not null ? null : new TextNormalizer(normSteps);
+
+        var decoder = TokenizerJsonComponents.ReadDecoder(root.TryGetProperty("decoder", out var d) ? d : default);
 
         var vocab = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var p in model.GetProperty("vocab").EnumerateObject()) vocab[p.Name] = p.Value.GetInt32();
-
-        var merges = new List<string>();
-        if (model.TryGetProperty("merges", out var m))
-        {
-            foreach (var e in m.EnumerateArray())
-            {
-                if (e.ValueKind == JsonValueKind.String) merges.Add(e.GetString()!);
-                else if (e.ValueKind == JsonValueKind.Array && e.GetArrayLength() == 2)
-                {
-                    string a = e[0].GetString()!, b = e[1].GetString()!;
-                    if (a.Contains(' ') || b.Contains(' '))
-                        throw new NotSupportedException($"tokenizer.json merge [\"{a}\", \"{b}\"] contains a space, which Microsoft.ML.Tokenizers' merge format cannot express.");
-                    merges.Add(a + " " + b);
-                }
-                else throw new NotSupportedException($"tokenizer.json merge entry of kind {e.ValueKind} is not supported.");
-            }
-        }
+        var mergePairs = ReadMerges(model);
 
         var added = new List<KeyValuePair<string, int>>();
         if (root.TryGetProperty("added_tokens", out var at) && at.ValueKind == JsonValueKind.Array)
             foreach (var e in at.EnumerateArray())
                 added.Add(new(e.GetProperty("content").GetString()!, e.GetProperty("id").GetInt32()));
+        var post = TokenizerJsonComponents.ReadPostProcessor(root.TryGetProperty("post_processor", out var pp) ? pp : default, vocab, added);
 
         string? unk = model.TryGetProperty("unk_token", out var u) && u.ValueKind == JsonValueKind.String ? u.GetString() : null;
         string? prefix = model.TryGetProperty("continuing_subword_prefix", out var c) && c.ValueKind == JsonValueKind.String && c.GetString()!.Length > 0 ? c.GetString() : null;
         string? suffix = model.TryGetProperty("end_of_word_suffix", out var s) && s.ValueKind == JsonValueKind.String && s.GetString()!.Length > 0 ? s.GetString() : null;
+        int baseSize = vocab.Count == 0 ? 0 : vocab.Values.Max() + 1;
+        var splitter = new SplitPreTokenizer(steps);
 
+        if (!byteLevel)
+        {
+            // SentencePiece-style BPE (Llama-2, Gemma): characters, byte fallback, this library's merge loop.
+            if (prefix is not null || suffix is not null)
+                throw new NotSupportedException("tokenizer.json BPE without a ByteLevel pre-tokenizer and with continuing_subword_prefix/end_of_word_suffix is not supported.");
+            var own = new BpeModel(vocab, mergePairs, unk, fuseUnk, byteFallback, ignoreMerges);
+            var parts = new TokenizerModelParts(null, own, steps.Count == 0 ? null : splitter, null, normalizer, decoder, post);
+            return new VlmTokenizer(parts, baseSize, added, form, options, configEos,
+                $"tokenizer.json (SentencePiece-style BPE{(byteFallback ? ", byte fallback" : "")})");
+        }
+        if (byteFallback)
+            throw new NotSupportedException("tokenizer.json BPE with both a ByteLevel pre-tokenizer and byte_fallback is not supported.");
+        var merges = new List<string>(mergePairs.Count);
+        foreach (var (a, b) in mergePairs)
+        {
+            if (a.Contains(' ') || b.Contains(' '))
+                throw new NotSupportedException($"tokenizer.json merge [\"{a}\", \"{b}\"] contains a space, which Microsoft.ML.Tokenizers' merge format cannot express.");
+            merges.Add(a + " " + b);
+        }
         var bpe = BpeTokenizer.Create(new BpeOptions(vocab)
         {
             Merges = merges,
             ByteLevel = true,
-            PreTokenizer = new SplitPreTokenizer(steps),
+            PreTokenizer = splitter,
             UnknownToken = unk,
             ContinuingSubwordPrefix = prefix,
             EndOfWordSuffix = suffix,
         });
-        int baseSize = vocab.Count == 0 ? 0 : vocab.Values.Max() + 1;
-        return new VlmTokenizer(bpe, baseSize, added, norm, options, configEos, "tokenizer.json (byte-level BPE)");
+        var mlParts = new TokenizerModelParts(bpe, null, ignoreMerges ? splitter : null, ignoreMerges ? vocab : null, normalizer, decoder, post);
+        return new VlmTokenizer(mlParts, baseSize, added, form, options, configEos,
+            $"tokenizer.json (byte-level BPE{(ignoreMerges ? ", ignore_merges" : "")})");
+    }
+
+    /// <summary><c>model.merges</c> as pairs: <c>"a b"</c> strings or <c>[a, b]</c> arrays.</summary>
+    private static List<(string A, string B)> ReadMerges(JsonElement model)
+    {
+        var merges = new List<(string, string)>();
+        if (!model.TryGetProperty("merges", out var m)) return merges;
+        int i = 0;
+        foreach (var e in m.EnumerateArray())
+        {
+            if (e.ValueKind == JsonValueKind.String)
+            {
+                string line = e.GetString()!;
+                int sp = line.IndexOf(' ', StringComparison.Ordinal);
+                if (sp <= 0 || sp != line.LastIndexOf(' '))
+                    throw new InvalidDataException($"tokenizer.json model.merges[{i}] \"{line}\" is not two tokens separated by one space.");
+                merges.Add((line[..sp], line[(sp + 1)..]));
+            }
+            else if (e.ValueKind == JsonValueKind.Array && e.GetArrayLength() == 2)
+                merges.Add((e[0].GetString()!, e[1].GetString()!));
+            else throw new NotSupportedException($"tokenizer.json model.merges[{i}] of kind {e.ValueKind} is not supported.");
+            i++;
+        }
+        return merges;
     }
 
     internal static VlmTokenizer LoadVocabMerges(Stream vocabStream, Stream mergesStream, VlmTokenizerOptions options, string? configEos)
@@ -107,10 +146,11 @@ public static class TokenizerJsonLoader
         {
             Merges = merges,
             ByteLevel = true,
-            PreTokenizer = new SplitPreTokenizer([new RegexIsolatedStep(CreateRegex(Gpt2Pattern))]),
+            PreTokenizer = new SplitPreTokenizer([new PatternSplitStep(new ScalarRegex(Gpt2Pattern))]),
         });
         var added = vocab.Where(kv => kv.Key.Length > 4 && kv.Key.StartsWith("<|", StringComparison.Ordinal) && kv.Key.EndsWith("|>", StringComparison.Ordinal)).ToList();
-        return new VlmTokenizer(bpe, vocab.Values.Max() + 1, added, null, options, configEos, "vocab.json + merges.txt (byte-level BPE)");
+        var parts = new TokenizerModelParts(bpe, Decoder: new TokenDecoder([new DecoderStep.ByteLevel()]));
+        return new VlmTokenizer(parts, vocab.Values.Max() + 1, added, null, options, configEos, "vocab.json + merges.txt (byte-level BPE)");
     }
 
     internal static string? ReadEosFromConfig(string path)
@@ -125,70 +165,4 @@ public static class TokenizerJsonLoader
             _ => null,
         };
     }
-
-    private static void AddPreTokenizer(JsonElement pre, List<SplitStep> steps, ref bool byteLevel)
-    {
-        string type = pre.GetProperty("type").GetString()!;
-        switch (type)
-        {
-            case "Sequence":
-                foreach (var p in pre.GetProperty("pretokenizers").EnumerateArray()) AddPreTokenizer(p, steps, ref byteLevel);
-                break;
-            case "Split":
-            {
-                string behavior = pre.TryGetProperty("behavior", out var b) ? b.GetString()! : "Isolated";
-                bool invert = pre.TryGetProperty("invert", out var inv) && inv.ValueKind == JsonValueKind.True;
-                if (behavior != "Isolated" || invert)
-                    throw new NotSupportedException($"tokenizer.json Split pre-tokenizer with behavior '{behavior}'{(invert ? " and invert" : "")} is not supported (only Isolated).");
-                var pattern = pre.GetProperty("pattern");
-                string regex = pattern.TryGetProperty("Regex", out var r) ? r.GetString()!
-                    : pattern.TryGetProperty("String", out var str) ? Regex.Escape(str.GetString()!)
-                    : throw new NotSupportedException("tokenizer.json Split pattern is neither Regex nor String.");
-                steps.Add(new RegexIsolatedStep(CreateRegex(regex)));
-                break;
-            }
-            case "Digits":
-                steps.Add(new DigitsStep(pre.TryGetProperty("individual_digits", out var d) && d.ValueKind == JsonValueKind.True));
-                break;
-            case "ByteLevel":
-            {
-                if (pre.TryGetProperty("add_prefix_space", out var aps) && aps.ValueKind == JsonValueKind.True)
-                    throw new NotSupportedException("tokenizer.json ByteLevel pre-tokenizer with add_prefix_space = true is not supported.");
-                bool useRegex = !pre.TryGetProperty("use_regex", out var ur) || ur.ValueKind != JsonValueKind.False;
-                if (useRegex) steps.Add(new RegexIsolatedStep(CreateRegex(Gpt2Pattern)));
-                byteLevel = true;
-                break;
-            }
-            default:
-                throw new NotSupportedException($"tokenizer.json pre-tokenizer '{type}' is not supported (supported: Sequence, Split (Isolated), Digits, ByteLevel).");
-        }
-    }
-
-    private static NormalizationForm? ReadNormalizer(JsonElement n)
-    {
-        string type = n.GetProperty("type").GetString()!;
-        switch (type)
-        {
-            case "NFC": return NormalizationForm.FormC;
-            case "NFD": return NormalizationForm.FormD;
-            case "NFKC": return NormalizationForm.FormKC;
-            case "NFKD": return NormalizationForm.FormKD;
-            case "Sequence":
-            {
-                NormalizationForm? form = null;
-                foreach (var x in n.GetProperty("normalizers").EnumerateArray())
-                {
-                    var f = ReadNormalizer(x);
-                    if (f is null) continue;
-                    if (form is not null) throw new NotSupportedException("tokenizer.json normalizer Sequence with more than one Unicode normalization is not supported.");
-                    form = f;
-                }
-                return form;
-            }
-            default:
-                throw new NotSupportedException($"tokenizer.json normalizer '{type}' is not supported (supported: none, NFC, NFD, NFKC, NFKD).");
-        }
-    }
-
-    private static Regex CreateRegex(string pattern) => new(pattern, RegexOptions.Compiled | RegexOptions.CultureInvariant);
 }

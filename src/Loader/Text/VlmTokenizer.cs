@@ -6,14 +6,16 @@ using NanoVlm.Loader.Text.Internal;
 namespace NanoVlm.Loader.Text;
 
 /// <summary>
-/// A tokenizer for nanoVLM-style training: a base model (byte-level BPE from a HF <c>tokenizer.json</c> or
-/// <c>vocab.json</c> + <c>merges.txt</c>, or a SentencePiece <c>.model</c>) run through Microsoft.ML.Tokenizers,
-/// plus atomic special tokens (the file's added tokens, the ChatML markers and nanoVLM's 66 extra tokens) that are
-/// split off the raw text before normalization and pre-tokenization, as HF tokenizers do. Thread-safe for encoding.
+/// A tokenizer for nanoVLM-style training: a base model (BPE from a HF <c>tokenizer.json</c>: byte-level on
+/// Microsoft.ML.Tokenizers or SentencePiece-style with byte fallback on this library's own BPE; GPT-2 style
+/// <c>vocab.json</c> + <c>merges.txt</c>; or a SentencePiece <c>.model</c>) plus atomic special tokens (the file's
+/// added tokens and nanoVLM's 66 extra tokens, added with HF's id rule) that are split off the raw text before
+/// normalization and pre-tokenization, as HF tokenizers do. Thread-safe for encoding.
 /// </summary>
 public sealed class VlmTokenizer
 {
-    private readonly Tokenizer _model;
+    private readonly Tokenizer? _model;
+    private readonly TokenizerModelParts _parts;
     private readonly NormalizationForm? _normalization;
     private readonly AtomicTokenMatcher _matcher;
     private readonly Dictionary<string, int> _atomic;
@@ -22,8 +24,15 @@ public sealed class VlmTokenizer
 
     internal VlmTokenizer(Tokenizer model, int baseVocabSize, IEnumerable<KeyValuePair<string, int>> fileAddedTokens,
         NormalizationForm? normalization, VlmTokenizerOptions options, string? configEos, string kind)
+        : this(new TokenizerModelParts(model), baseVocabSize, fileAddedTokens, normalization, options, configEos, kind)
     {
-        _model = model;
+    }
+
+    internal VlmTokenizer(TokenizerModelParts parts, int baseVocabSize, IEnumerable<KeyValuePair<string, int>> fileAddedTokens,
+        NormalizationForm? normalization, VlmTokenizerOptions options, string? configEos, string kind)
+    {
+        _parts = parts;
+        _model = parts.MlModel;
         _normalization = normalization;
         Kind = kind;
         BaseVocabularySize = baseVocabSize;
@@ -32,7 +41,9 @@ public sealed class VlmTokenizer
 
         // HF AddedVocabulary.add_tokens: existing added token -> unchanged; token in the model vocab -> its id;
         // else max(vocab size, max added id + 1).
-        foreach (var token in options.AddedSpecialTokens)
+        IEnumerable<string> toAdd = options.AddedSpecialTokens;
+        if (options.AddChatMlMarkers) toAdd = toAdd.Concat(VlmTokenizerOptions.ChatMlTokens);
+        foreach (var token in toAdd)
         {
             if (_atomic.ContainsKey(token)) continue;
             int id;
@@ -48,14 +59,19 @@ public sealed class VlmTokenizer
         foreach (var (token, id) in _atomic) _atomicById.TryAdd(id, token);
         _matcher = new AtomicTokenMatcher(_atomic);
 
-        ImStartId = _atomic[ChatTemplate.ImStart];
-        ImEndId = _atomic[ChatTemplate.ImEnd];
-        ImageTokenId = _atomic[ImageTokenString.ImageToken];
-        GlobalImageTokenId = _atomic[ImageTokenString.GlobalImageToken];
+        // The ChatML markers are atomic only if the tokenizer has them (SmolLM2, Qwen) or the caller asked for them.
+        bool hasStart = _atomic.TryGetValue(ChatTemplate.ImStart, out int imStart);
+        bool hasEnd = _atomic.TryGetValue(ChatTemplate.ImEnd, out int imEnd);
+        if (hasStart != hasEnd)
+            throw new NotSupportedException($"The tokenizer has '{(hasStart ? ChatTemplate.ImStart : ChatTemplate.ImEnd)}' as a special token but not '{(hasStart ? ChatTemplate.ImEnd : ChatTemplate.ImStart)}'; nanoVLM's chat template needs both or neither.");
+        ImStartId = hasStart ? imStart : null;
+        ImEndId = hasEnd ? imEnd : null;
+        ImageTokenId = RequireAtomic(ImageTokenString.ImageToken);
+        GlobalImageTokenId = RequireAtomic(ImageTokenString.GlobalImageToken);
         _rowCol = new int[64];
         for (int i = 1; i <= 8; i++)
             for (int j = 1; j <= 8; j++)
-                _rowCol[(i - 1) * 8 + (j - 1)] = _atomic[ImageTokenString.RowColToken(i, j)];
+                _rowCol[(i - 1) * 8 + (j - 1)] = RequireAtomic(ImageTokenString.RowColToken(i, j));
 
         string? eos = options.EosToken ?? configEos;
         if (eos is null)
@@ -68,8 +84,14 @@ public sealed class VlmTokenizer
         EosToken = eos;
         EosTokenId = eosId;
         VocabularySize = Math.Max(baseVocabSize, _atomic.Values.Max() + 1);
+        var post = parts.Post ?? PostProcessor.None;
+        _prefixIds = post.Prefix;
+        _suffixIds = post.Suffix;
         ChatTemplate = new ChatTemplate(this);
     }
+
+    private int RequireAtomic(string token) => _atomic.TryGetValue(token, out int id) ? id
+        : throw new ArgumentException($"nanoVLM's extra token '{token}' is neither in the tokenizer nor in {nameof(VlmTokenizerOptions)}.{nameof(VlmTokenizerOptions.AddedSpecialTokens)}.");
 
     /// <summary>What the tokenizer was loaded from, e.g. <c>tokenizer.json (byte-level BPE)</c>.</summary>
     public string Kind { get; }
@@ -82,7 +104,8 @@ public sealed class VlmTokenizer
     /// files) is built in and always available; NFD/NFKC/NFKD use .NET's <see cref="string.Normalize()"/>, which is a
     /// no-op under <c>InvariantGlobalization</c>: text not already in that form then tokenizes differently from HF.
     /// </summary>
-    public bool NormalizationAvailable => _normalization is not { } f || f == NormalizationForm.FormC || RuntimeCanNormalize(f);
+    public bool NormalizationAvailable => (_normalization is not { } f || f == NormalizationForm.FormC || RuntimeCanNormalize(f))
+        && (_parts.Normalizer?.Steps.All(st => st is not NormalizerStep.Form form || form.Value == NormalizationForm.FormC || RuntimeCanNormalize(form.Value)) ?? true);
 
     internal static bool RuntimeCanNormalize(NormalizationForm form) => form switch
     {
@@ -91,23 +114,30 @@ public sealed class VlmTokenizer
         _ => "\ufb01".Normalize(form) == "fi",
     };
 
-    /// <summary>The underlying Microsoft.ML.Tokenizers model (without the atomic-token splitting).</summary>
-    public Tokenizer BaseTokenizer => _model;
+    /// <summary>The underlying Microsoft.ML.Tokenizers model (without the atomic-token splitting); <see langword="null"/>
+    /// for SentencePiece-style (byte-fallback) BPE from a <c>tokenizer.json</c>, which this library encodes itself.</summary>
+    public Tokenizer? BaseTokenizer => _model;
 
     /// <summary>Size of the base model's vocabulary (without tokens added after it).</summary>
     public int BaseVocabularySize { get; }
 
-    /// <summary>Number of ids: the largest id + 1 (nanoVLM's <c>lm_vocab_size</c> for SmolLM2 is 49152 + 66).</summary>
+    /// <summary>Number of ids: the largest id + 1, i.e. HF's <c>len(tokenizer)</c> after the extra tokens were added, which
+    /// is nanoVLM's <c>lm_vocab_size</c> (for SmolLM2: 49152 + 66) and the size of the model's token embedding.</summary>
     public int VocabularySize { get; }
 
     /// <summary>Every atomic token (the file's added tokens and the registered special tokens) with its id.</summary>
     public IReadOnlyDictionary<string, int> AtomicTokens => _atomic;
 
-    /// <summary>Id of <c>&lt;|im_start|&gt;</c>.</summary>
-    public int ImStartId { get; }
+    /// <summary>Id of <c>&lt;|im_start|&gt;</c> when it is an atomic token; <see langword="null"/> when the tokenizer has
+    /// no ChatML markers and the template text is tokenized as ordinary text (see
+    /// <see cref="VlmTokenizerOptions.AddChatMlMarkers"/>).</summary>
+    public int? ImStartId { get; }
 
-    /// <summary>Id of <c>&lt;|im_end|&gt;</c>.</summary>
-    public int ImEndId { get; }
+    /// <summary>Id of <c>&lt;|im_end|&gt;</c> when it is an atomic token, else <see langword="null"/>.</summary>
+    public int? ImEndId { get; }
+
+    /// <summary>Whether the ChatML markers are atomic tokens (one id each).</summary>
+    public bool HasAtomicChatMlMarkers => ImStartId is not null;
 
     /// <summary>Id of <c>&lt;|image|&gt;</c>.</summary>
     public int ImageTokenId { get; }
@@ -140,6 +170,22 @@ public sealed class VlmTokenizer
     /// <summary>Looks up the id of a single token (atomic or in the base vocabulary).</summary>
     public bool TryGetId(string token, out int id) => _atomic.TryGetValue(token, out id) || TryGetModelId(token, out id);
 
+    /// <summary>Encodes text; atomic tokens in the text become their ids. With <paramref name="addSpecialTokens"/> the
+    /// file's post-processor tokens are added around it (HF <c>add_special_tokens=True</c>: Llama's BOS, BERT's
+    /// CLS/SEP); without, nothing is added (what nanoVLM's chat template tokenization uses).</summary>
+    public int[] EncodeToIds(ReadOnlySpan<char> text, bool addSpecialTokens)
+    {
+        if (!addSpecialTokens) return EncodeToIds(text);
+        using var sink = new PooledBuffer<int>(Math.Max(16, text.Length + _prefixIds.Length + _suffixIds.Length));
+        sink.Append(_prefixIds);
+        Encode(text, sink);
+        sink.Append(_suffixIds);
+        return sink.Span.ToArray();
+    }
+
+    private readonly int[] _prefixIds;
+    private readonly int[] _suffixIds;
+
     /// <summary>Encodes text without adding BOS/EOS; atomic tokens in the text become their ids.</summary>
     public int[] EncodeToIds(ReadOnlySpan<char> text)
     {
@@ -162,19 +208,50 @@ public sealed class VlmTokenizer
     /// <summary>Decodes ids to text (atomic tokens are written as their strings).</summary>
     public string Decode(ReadOnlySpan<int> ids)
     {
+        if (_parts.Decoder is { } decoder)
+        {
+            // HF TokenizerImpl::decode: added tokens by content, the rest from the model, then the decoder chain.
+            var tokens = new List<string>(ids.Length);
+            foreach (int id in ids)
+                if (_atomicById.TryGetValue(id, out var atomic)) tokens.Add(atomic);
+                else if (ModelIdToToken(id) is { } t) tokens.Add(t);
+            return decoder.Decode(tokens);
+        }
         var sb = new StringBuilder();
         var run = new List<int>();
         foreach (int id in ids)
         {
             if (_atomicById.TryGetValue(id, out var token))
             {
-                if (run.Count > 0) { sb.Append(_model.Decode(run)); run.Clear(); }
+                if (run.Count > 0) { sb.Append(_model!.Decode(run)); run.Clear(); }
                 sb.Append(token);
             }
             else run.Add(id);
         }
-        if (run.Count > 0) sb.Append(_model.Decode(run));
+        if (run.Count > 0) sb.Append(_model!.Decode(run));
         return sb.ToString();
+    }
+
+    private string? ModelIdToToken(int id)
+    {
+        if (_parts.Own is { } own) return own.IdToToken(id);
+        var reverse = _reverseVocab ??= BuildReverseVocab();
+        return (uint)id < (uint)reverse.Length ? reverse[id] : null;
+    }
+
+    private string?[]? _reverseVocab;
+
+    private string?[] BuildReverseVocab()
+    {
+        var vocab = _model switch
+        {
+            BpeTokenizer bpe => bpe.Vocabulary,
+            SentencePieceTokenizer sp => sp.Vocabulary,
+            _ => new Dictionary<string, int>(),
+        };
+        var reverse = new string?[vocab.Count == 0 ? 0 : vocab.Values.Max() + 1];
+        foreach (var (token, id) in vocab) reverse[id] ??= token;
+        return reverse;
     }
 
     /// <summary>The built-in default tokenizer: a 6,000-piece SentencePiece BPE model with byte fallback, trained by
@@ -191,7 +268,9 @@ public sealed class VlmTokenizer
 
     internal const string DefaultResourceName = "NanoVlm.Loader.Assets.default_tokenizer.model";
 
-    /// <summary>Loads a HF <c>tokenizer.json</c> of the byte-level BPE kind (GPT-2, SmolLM2, Qwen2 style).</summary>
+    /// <summary>Loads a HF <c>tokenizer.json</c> with a BPE model: byte-level (GPT-2, SmolLM2, Qwen, Llama-3,
+    /// DeepSeek-V3, GPT-4o) or SentencePiece-style with byte fallback (Llama-2, Gemma). The end-of-sequence token
+    /// comes from a <c>tokenizer_config.json</c> beside it unless the options name one.</summary>
     /// <exception cref="NotSupportedException">The file describes a kind of tokenizer this loader does not support.</exception>
     public static VlmTokenizer FromTokenizerJson(string path, VlmTokenizerOptions? options = null)
     {
@@ -200,7 +279,7 @@ public sealed class VlmTokenizer
         return TokenizerJsonLoader.Load(stream, options ?? new VlmTokenizerOptions(), eos);
     }
 
-    /// <summary>Loads a HF <c>tokenizer.json</c> of the byte-level BPE kind from a stream.</summary>
+    /// <summary>Loads a HF <c>tokenizer.json</c> with a BPE model from a stream (see the path overload).</summary>
     /// <exception cref="NotSupportedException">The file describes a kind of tokenizer this loader does not support.</exception>
     public static VlmTokenizer FromTokenizerJson(Stream stream, VlmTokenizerOptions? options = null)
         => TokenizerJsonLoader.Load(stream, options ?? new VlmTokenizerOptions(), null);
@@ -235,6 +314,7 @@ public sealed class VlmTokenizer
 
     private bool TryGetModelId(string token, out int id)
     {
+        if (_parts.Own is { } own) return own.TryGetId(token, out id);
         switch (_model)
         {
             case BpeTokenizer bpe when bpe.Vocabulary.TryGetValue(token, out id):
@@ -266,6 +346,11 @@ public sealed class VlmTokenizer
     internal void EncodePlain(ReadOnlySpan<char> text, PooledBuffer<int> sink)
     {
         if (text.IsEmpty) return;
+        if (_parts.Normalizer is not null || _parts.Own is not null || _parts.IgnoreMergesVocab is not null)
+        {
+            EncodePlainGeneral(text, sink);
+            return;
+        }
         if (_normalization is NormalizationForm.FormC)
         {
             if (Nfc.TryNormalize(text, out string nfc)) text = nfc;
@@ -277,7 +362,29 @@ public sealed class VlmTokenizer
             string s = text.ToString();
             if (!s.IsNormalized(form)) text = s.Normalize(form);
         }
-        sink.Append(_model.EncodeToIds(text, considerPreTokenization: true, considerNormalization: true));
+        sink.Append(_model!.EncodeToIds(text, considerPreTokenization: true, considerNormalization: true));
+    }
+
+    /// <summary>The general path: the file's normalizer steps, the pre-tokenizer run here, and per piece either this
+    /// library's BPE (SentencePiece-style files) or, for byte-level files with <c>ignore_merges</c>, the vocabulary
+    /// entry of the whole piece when there is one (Rust <c>BPE::tokenize</c>) else Microsoft.ML.Tokenizers' BPE.</summary>
+    private void EncodePlainGeneral(ReadOnlySpan<char> text, PooledBuffer<int> sink)
+    {
+        if (_parts.Normalizer is { } normalizer) text = normalizer.Apply(text);
+        if (text.IsEmpty) return;
+        if (_parts.Own is { } own)
+        {
+            if (_parts.PreTokenizer is not { } splitter) own.Encode(text, sink);
+            else foreach (var (o, l) in splitter.Split(text)) own.Encode(text.Slice(o, l), sink);
+            return;
+        }
+        var vocab = _parts.IgnoreMergesVocab!;
+        foreach (var (o, l) in _parts.PreTokenizer!.Split(text))
+        {
+            var piece = text.Slice(o, l);
+            if (vocab.TryGetValue(ByteLevelAlphabet.Map(piece), out int id)) sink.Add(id);
+            else sink.Append(_model!.EncodeToIds(piece, considerPreTokenization: false, considerNormalization: false));
+        }
     }
 
     internal AtomicTokenMatcher Matcher => _matcher;

@@ -4,7 +4,7 @@ namespace NanoVlm.Loader.Tests.Text;
 
 public class SamplePreparerTests
 {
-    public static TheoryData<string> Tokenizers => new() { "default", "qwen2_5", "gpt2", "gpt2_digits" };
+    public static TheoryData<string> Tokenizers => new() { "default", "qwen2_5", "gpt2", "smollm2" };
 
     /// <summary>The single pass (segments tokenized separately, ChatML/image tokens emitted as ids) equals tokenizing
     /// the whole rendered conversation at once, and its mask/labels equal nanoVLM's per-message re-tokenization.</summary>
@@ -44,7 +44,7 @@ public class SamplePreparerTests
         Assert.Equal([.. user, .. prefix, .. answer], s.InputIds.ToArray());
         byte[] expectedMask = [.. new byte[user.Length + prefix.Length], .. Enumerable.Repeat((byte)1, answer.Length)];
         Assert.Equal(expectedMask, s.LossMask.ToArray());
-        Assert.Equal(tok.ImEndId, s.InputIds[^2]);
+        Assert.Equal(tok.ImEndId!.Value, s.InputIds[^2]);
         Assert.Equal(1, s.LossMask[^1]);
         Assert.Equal(tok.ChatTemplate.AssistantPrefixLength, prefix.Length);
         // labels[i] = ids[i+1] where mask[i+1]

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using NanoVlm.Loader.Text;
+using NanoVlm.Testing;
 
 namespace NanoVlm.Loader.Tests.Text;
 
@@ -10,10 +11,15 @@ public class TokenizerLoadingTests
     [InlineData("""{"model":{"type":"Unigram","vocab":[["a",0.0]]}}""", "Unigram")]
     [InlineData("""{"model":{"type":"BPE","vocab":{"a":0},"merges":[]},"pre_tokenizer":{"type":"Metaspace","replacement":"▁"}}""", "Metaspace")]
     [InlineData("""{"model":{"type":"BPE","vocab":{"a":0},"merges":[]},"pre_tokenizer":{"type":"Whitespace"}}""", "Whitespace")]
-    [InlineData("""{"model":{"type":"BPE","vocab":{"a":0},"merges":[]}}""", "ByteLevel")]
     [InlineData("""{"model":{"type":"BPE","vocab":{"a":0},"merges":[]},"normalizer":{"type":"Lowercase"},"pre_tokenizer":{"type":"ByteLevel"}}""", "Lowercase")]
-    [InlineData("""{"model":{"type":"BPE","vocab":{"a":0},"merges":[]},"pre_tokenizer":{"type":"Split","pattern":{"Regex":"x"},"behavior":"Removed"}}""", "Removed")]
-    [InlineData("""{"model":{"type":"BPE","vocab":{"a":0},"merges":[],"ignore_merges":true},"pre_tokenizer":{"type":"ByteLevel"}}""", "ignore_merges")]
+    [InlineData("""{"model":{"type":"BPE","vocab":{"a":0},"merges":[]},"normalizer":{"type":"Precompiled","precompiled_charsmap":""}}""", "Precompiled")]
+    [InlineData("""{"model":{"type":"BPE","vocab":{"a":0},"merges":[]},"normalizer":{"type":"Replace","pattern":{"Regex":" +"},"content":"▁"}}""", "Regex")]
+    [InlineData("""{"model":{"type":"BPE","vocab":{"a":0},"merges":[]},"pre_tokenizer":{"type":"Split","pattern":{"Regex":"x"},"behavior":"Sideways"}}""", "Sideways")]
+    [InlineData("""{"model":{"type":"BPE","vocab":{"a":0},"merges":[]},"decoder":{"type":"Metaspace","replacement":"▁"}}""", "Metaspace")]
+    [InlineData("""{"model":{"type":"BPE","vocab":{"a":0},"merges":[]},"decoder":{"type":"WordPiece","prefix":"##"}}""", "WordPiece")]
+    [InlineData("""{"model":{"type":"BPE","vocab":{"a":0},"merges":[]},"post_processor":{"type":"Fancy"}}""", "Fancy")]
+    [InlineData("""{"model":{"type":"BPE","vocab":{"a":0},"merges":[],"dropout":0.1},"pre_tokenizer":{"type":"ByteLevel"}}""", "dropout")]
+    [InlineData("""{"model":{"type":"BPE","vocab":{"a":0},"merges":[],"byte_fallback":true},"pre_tokenizer":{"type":"ByteLevel"}}""", "byte_fallback")]
     public void UnsupportedKinds_FailWithClearMessage(string json, string named)
     {
         var ex = Assert.Throws<NotSupportedException>(() => TextFixtures.FromJson(JsonNode.Parse(json)!, "a"));
@@ -33,37 +39,84 @@ public class TokenizerLoadingTests
             var tok = VlmTokenizer.FromVocabAndMerges(Path.Combine(dir, "vocab.json"), Path.Combine(dir, "merges.txt"));
             var reference = TextFixtures.Tokenizer("gpt2");
             Assert.Equal(50256, tok.EosTokenId);
-            foreach (var (text, ids) in TextFixtures.Load("gpt2").Plain) Assert.Equal(ids, tok.EncodeToIds(text));
+            foreach (var c in TextFixtures.Load("gpt2").Plain) Assert.Equal(c.Ids, tok.EncodeToIds(c.Text));
             Assert.Equal(reference.ImageTokenId, tok.ImageTokenId);
-            Assert.Equal(50257 + 68, tok.VocabularySize);
+            Assert.Equal(50257 + 66, tok.VocabularySize);
         }
         finally { Directory.Delete(dir, true); }
     }
 
     [Fact]
-    public void AddedTokenIds_ReuseExisting_ThenAppendInOrder()
+    public void AddedTokenIds_AreNanoVlmsExtraTokensOnly_AppendedAfterTheVocabulary()
     {
-        // GPT-2: vocabulary 0..50256 (<|endoftext|> is both in the vocab and an added token); new ids start at 50257.
+        // GPT-2: vocabulary 0..50256 (<|endoftext|> is both in the vocab and an added token). HF's rule appends the 66
+        // extra tokens at 50257..50322 and adds nothing else: no ChatML markers, which stay text.
         var tok = TextFixtures.Tokenizer("gpt2");
         Assert.Equal(50257, tok.BaseVocabularySize);
-        Assert.Equal(50257, tok.ImStartId);
-        Assert.Equal(50258, tok.ImEndId);
-        Assert.Equal(50259, tok.ImageTokenId);
-        Assert.Equal(50260, tok.GlobalImageTokenId);
-        Assert.Equal(50261, tok.GetRowColTokenId(1, 1));
-        Assert.Equal(50261 + 63, tok.GetRowColTokenId(8, 8));
+        Assert.Null(tok.ImStartId);
+        Assert.Null(tok.ImEndId);
+        Assert.False(tok.HasAtomicChatMlMarkers);
+        Assert.Equal(50257, tok.ImageTokenId);
+        Assert.Equal(50258, tok.GlobalImageTokenId);
+        Assert.Equal(50259, tok.GetRowColTokenId(1, 1));
+        Assert.Equal(50259 + 63, tok.GetRowColTokenId(8, 8));
+        Assert.Equal(50257 + 66, tok.VocabularySize); // nanoVLM's lm_vocab_size = base vocab + 66
+        Assert.True(tok.EncodeToIds("<|im_start|>").Length > 1);
         // A token already in the base vocabulary keeps its id.
         var t2 = TextFixtures.FromJson(TextFixtures.Gpt2Json(), "<|endoftext|>");
         var custom = VlmTokenizer.FromTokenizerJson(new MemoryStream(System.Text.Encoding.UTF8.GetBytes(TextFixtures.Gpt2Json().ToJsonString())),
-            new VlmTokenizerOptions { EosToken = "<|endoftext|>", AddedSpecialTokens = ["hello", .. VlmTokenizerOptions.ChatMlTokens, .. VlmTokenizerOptions.NanoVlmExtraTokens] });
+            new VlmTokenizerOptions { EosToken = "<|endoftext|>", AddedSpecialTokens = ["hello", .. VlmTokenizerOptions.NanoVlmExtraTokens] });
         Assert.True(t2.TryGetId("hello", out int hello));
         Assert.Equal(hello, custom.AtomicTokens["hello"]);
-        Assert.Equal(50257, custom.ImStartId);
+        Assert.Equal(50257, custom.ImageTokenId);
         // Qwen2.5: ChatML exists (151644/151645); 22 added tokens end at 151664, so extras start at 151665.
         var q = TextFixtures.Tokenizer("qwen2_5");
         Assert.Equal(151644, q.ImStartId);
         Assert.Equal(151665, q.ImageTokenId);
         Assert.Equal(151731, q.VocabularySize);
+    }
+
+    [Fact]
+    public void AddChatMlMarkers_AppendsThemAfterTheExtraTokens()
+    {
+        var tok = VlmTokenizer.FromTokenizerJson(new MemoryStream(System.Text.Encoding.UTF8.GetBytes(TextFixtures.Gpt2Json().ToJsonString())),
+            new VlmTokenizerOptions { EosToken = "<|endoftext|>", AddChatMlMarkers = true });
+        Assert.Equal(50257, tok.ImageTokenId);                 // nanoVLM's ids unchanged
+        Assert.Equal(50259 + 63, tok.GetRowColTokenId(8, 8));
+        Assert.Equal(50323, tok.ImStartId);
+        Assert.Equal(50324, tok.ImEndId);
+        Assert.Equal(50325, tok.VocabularySize);
+        Assert.Equal([50323], tok.EncodeToIds("<|im_start|>"));
+        // A tokenizer that has them keeps its own ids; nothing is added.
+        var q = VlmTokenizer.FromTokenizerJson(Fixtures.Path("text", "qwen2_5", "tokenizer.json"), new VlmTokenizerOptions { EosToken = "<|im_end|>", AddChatMlMarkers = true });
+        Assert.Equal(151644, q.ImStartId);
+        Assert.Equal(151731, q.VocabularySize);
+    }
+
+    [Fact]
+    public void OneChatMlMarkerWithoutTheOther_IsRefused()
+    {
+        var j = TextFixtures.Gpt2Json();
+        j["added_tokens"]!.AsArray().Add(JsonNode.Parse("""{"id":50257,"content":"<|im_start|>","single_word":false,"lstrip":false,"rstrip":false,"normalized":false,"special":true}"""));
+        var ex = Assert.Throws<NotSupportedException>(() => TextFixtures.FromJson(j, "<|endoftext|>"));
+        Assert.Contains("<|im_end|>", ex.Message);
+    }
+
+    [Fact]
+    public void MergeWithUnknownToken_IsRefusedWithItsIndex()
+    {
+        var json = """{"model":{"type":"BPE","vocab":{"a":0,"b":1,"ab":2},"merges":["a b","a c"],"byte_fallback":true}}""";
+        var ex = Assert.Throws<InvalidDataException>(() => TextFixtures.FromJson(JsonNode.Parse(json)!, "a"));
+        Assert.Contains("merge 1", ex.Message);
+    }
+
+    [Fact]
+    public void MissingExtraToken_IsRefusedByName()
+    {
+        var ex = Assert.Throws<ArgumentException>(() => VlmTokenizer.FromTokenizerJson(
+            new MemoryStream(System.Text.Encoding.UTF8.GetBytes(TextFixtures.Gpt2Json().ToJsonString())),
+            new VlmTokenizerOptions { EosToken = "<|endoftext|>", AddedSpecialTokens = VlmTokenizerOptions.NanoVlmExtraTokens.Take(65).ToArray() }));
+        Assert.Contains("<row_8_col_8>", ex.Message);
     }
 
     [Fact]
@@ -88,7 +141,7 @@ public class TokenizerLoadingTests
         Assert.Equal("<|im_end|>", tok.EosToken);
         Assert.Equal(tok.ImEndId, tok.PadTokenId);
         Assert.Single(tok.EncodeToIds("<row_4_col_5>"));
-        Assert.Equal([tok.ImStartId], tok.EncodeToIds("<|im_start|>"));
+        Assert.Equal([tok.ImStartId!.Value], tok.EncodeToIds("<|im_start|>"));
         // all 68 specials distinct and inside the vocabulary
         var ids = VlmTokenizerOptions.ChatMlTokens.Concat(VlmTokenizerOptions.NanoVlmExtraTokens).Select(s => tok.AtomicTokens[s]).ToArray();
         Assert.Equal(68, ids.Distinct().Count());
@@ -114,7 +167,7 @@ public class TokenizerLoadingTests
         using (var s = typeof(VlmTokenizer).Assembly.GetManifestResourceStream("NanoVlm.Loader.Assets.default_tokenizer.model")!)
         using (var f = File.Create(path)) s.CopyTo(f);
         var tok = VlmTokenizer.FromSentencePiece(path, new VlmTokenizerOptions { EosToken = "<|im_end|>" });
-        foreach (var (text, ids) in TextFixtures.Load("default_spm").Plain) Assert.Equal(ids, tok.EncodeToIds(text));
+        foreach (var c in TextFixtures.Load("default_spm").Plain) Assert.Equal(c.Ids, tok.EncodeToIds(c.Text));
     }
 
     [Fact]
