@@ -13,6 +13,9 @@ namespace NanoVlm.Engine.Training;
 /// </summary>
 public sealed class Trainer : IDisposable
 {
+    // Skipping non-finite losses is for the odd bad batch; this many in a row means the weights themselves diverged.
+    private const int MaxNonFiniteInARow = 50;
+
     private readonly VisionLanguageModel _model;
     private readonly TrainOptions _options;
     private readonly OptimizerRecipe _recipe;
@@ -77,6 +80,7 @@ public sealed class Trainer : IDisposable
         string? loaderState = resume?.LoaderState, lastCheckpoint = null;
         double lastLoss = double.NaN;
         bool interrupted = false;
+        int skippedInARow = 0;
         var device = _model.Device;
         _model.train();
         using var batches = train.GetEnumerator();
@@ -101,11 +105,12 @@ public sealed class Trainer : IDisposable
                     double value = loss.item<float>();
                     if (!double.IsFinite(value))
                     {
-                        if (_options.OnNonFiniteLoss == NonFiniteLossPolicy.Stop)
+                        if (_options.OnNonFiniteLoss == NonFiniteLossPolicy.Stop || ++skippedInARow > MaxNonFiniteInARow)
                             throw new NonFiniteLossException(step + 1, batch.Index, value, Describe(batch));
                         skipped++;
                         continue;
                     }
+                    skippedInARow = 0;
                     _recipe.Backward(loss);
                     acc.Add(value, batch, inputs.RealTokens);
                 }
