@@ -1,0 +1,87 @@
+using System.Text.Json;
+using NanoVlm.SampleData;
+using static NanoVlm.Cli.Tests.CliRunner;
+
+namespace NanoVlm.Cli.Tests;
+
+/// <summary><c>nanovlm train</c> in-process: a short run on small generated data, its run folder, and generate on the
+/// checkpoint it wrote.</summary>
+public sealed class TrainCommandTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("nanovlm-train-cli-").FullName;
+
+    public TrainCommandTests() => SampleDataWriter.Write(Path.Combine(_dir, "data"), new SampleDataOptions { Rows = 24 });
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    [Fact]
+    public void A_short_run_writes_its_folder_and_a_checkpoint_generate_can_use()
+    {
+        string run = Path.Combine(_dir, "run");
+        string config = Path.Combine(_dir, "small.json");
+        File.WriteAllText(config, """{"lm_max_length": 512, "vit_img_size": 32, "max_img_size": 64, "vit_patch_size": 8, "mp_image_token_length": 4, "lm_n_blocks": 1, "vit_n_blocks": 1}""");
+        var (code, stdout, stderr) = Invoke(["train", "--data", Path.Combine(_dir, "data"), "--config", config, "--out", run,
+            "--max-steps", "4", "--eval-interval", "2", "--batch-size", "1", "--workers", "1", "--device", "cpu", "--json"]);
+        Assert.True(code == 0, stderr);
+        var json = JsonDocument.Parse(stdout).RootElement;
+        Assert.Equal(4, json.GetProperty("steps").GetInt64());
+        Assert.False(json.GetProperty("interrupted").GetBoolean());
+        string checkpoint = json.GetProperty("checkpoint").GetString()!;
+        Assert.Equal(Path.Combine(run, "step_4"), checkpoint);
+        foreach (var f in new[] { "config.json", "model.safetensors", "tokenizer.model", "optimizer.bin", "trainer_state.json" })
+            Assert.True(File.Exists(Path.Combine(checkpoint, f)), f);
+        Assert.True(Directory.Exists(Path.Combine(run, "step_2")));
+        var metrics = File.ReadAllLines(Path.Combine(run, "metrics.jsonl"));
+        Assert.Equal(4, metrics.Count(l => l.Contains("\"batch_loss\"")));
+        Assert.DoesNotContain(metrics, l => l.Contains("val_loss")); // --data without --val-data: no validation set
+        Assert.NotEmpty(Directory.GetFiles(Path.Combine(run, "tensorboard")));
+        Assert.Contains("\"lm_max_length\": 512", File.ReadAllText(Path.Combine(run, "config.json")));
+
+        string image = WriteImage();
+        var gen = Invoke(["generate", "--checkpoint", checkpoint, "--image", image, "--prompt", "What is this?", "--greedy",
+            "--max-new-tokens", "4", "--json", "--device", "cpu"]);
+        Assert.True(gen.Code == 0, gen.Err);
+        Assert.Equal(4, JsonDocument.Parse(gen.Out).RootElement.GetProperty("ids").GetArrayLength());
+    }
+
+    [Fact]
+    public void Resume_continues_to_max_steps_and_a_bad_resume_folder_is_an_error()
+    {
+        string run = Path.Combine(_dir, "run2");
+        string config = Path.Combine(_dir, "small2.json");
+        File.WriteAllText(config, """{"lm_max_length": 512, "vit_img_size": 32, "max_img_size": 64, "vit_patch_size": 8, "mp_image_token_length": 4, "lm_n_blocks": 1, "vit_n_blocks": 1}""");
+        string[] common = ["--data", Path.Combine(_dir, "data"), "--config", config, "--batch-size", "1", "--workers", "1", "--device", "cpu", "--json"];
+        var first = Invoke(["train", .. common, "--out", run, "--max-steps", "2"]);
+        Assert.True(first.Code == 0, first.Err);
+        var resumed = Invoke(["train", .. common, "--resume", Path.Combine(run, "step_2"), "--max-steps", "3"]);
+        Assert.True(resumed.Code == 0, resumed.Err);
+        Assert.Equal(3, JsonDocument.Parse(resumed.Out).RootElement.GetProperty("steps").GetInt64());
+        Assert.True(Directory.Exists(Path.Combine(run, "step_3")));
+
+        var bad = Invoke(["train", .. common, "--resume", Path.Combine(_dir, "data")]);
+        Assert.Equal(2, bad.Code);
+        Assert.Contains("config.json", bad.Err);
+    }
+
+    [Fact]
+    public void An_unknown_config_key_is_named_with_the_closest_known_one()
+    {
+        string config = Path.Combine(_dir, "typo.json");
+        File.WriteAllText(config, """{"lr_mpp": 0.1}""");
+        var (code, _, stderr) = Invoke(["train", "--data", Path.Combine(_dir, "data"), "--config", config, "--max-steps", "1"]);
+        Assert.Equal(2, code);
+        Assert.Contains("lr_mpp", stderr);
+        Assert.Contains("lr_mp", stderr);
+    }
+
+    private string WriteImage()
+    {
+        string path = Path.Combine(_dir, "image.bmp");
+        // 2×2 24-bit BMP.
+        byte[] bmp = [0x42, 0x4D, 70, 0, 0, 0, 0, 0, 0, 0, 54, 0, 0, 0, 40, 0, 0, 0, 2, 0, 0, 0, 2, 0, 0, 0, 1, 0, 24, 0,
+            0, 0, 0, 0, 16, 0, 0, 0, 0x13, 0x0B, 0, 0, 0x13, 0x0B, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+            0, 0, 255, 255, 255, 255, 0, 0, 0, 255, 0, 0, 0, 255, 0, 0, 0, 0];
+        File.WriteAllBytes(path, bmp);
+        return path;
+    }
+}
