@@ -1,13 +1,8 @@
 using System.CommandLine;
-using System.Diagnostics;
 using System.Text.Json;
-using NanoVlm.Loader.Configuration;
-using NanoVlm.Loader.Images;
 using NanoVlm.Loader.Pipeline;
-using NanoVlm.Loader.Sources;
 using NanoVlm.Packing;
 using NanoVlm.SampleData;
-using Spectre.Console;
 
 // Namespace NanoVlm.Cli (not .Commands) so Program.Commands() can name the command without a using.
 namespace NanoVlm.Cli;
