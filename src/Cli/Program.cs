@@ -24,6 +24,7 @@ public static class Program
         yield return ProfileCommand.Create();
         yield return GenerateCommand.Create();
         yield return TrainCommand.Create();
+        yield return EvalCommand.Create();
     }
 
     /// <summary>Runs the command line and returns the process exit code.</summary>

@@ -12,6 +12,12 @@ namespace NanoVlm.Engine;
 /// <param name="TileCount">n.</param>
 public sealed record EncodedPrompt(int[] Ids, float[] Tiles, int TileCount);
 
+/// <summary>Images through the training image path, before any prompt text.</summary>
+/// <param name="Tiles">The images' tiles in order, float32 [n, 3, S, S] in [0, 1].</param>
+/// <param name="TileCount">n.</param>
+/// <param name="Grids">The tile grid chosen for each image, in order.</param>
+public sealed record EncodedImages(float[] Tiles, int TileCount, IReadOnlyList<ImageGrid> Grids);
+
 /// <summary>
 /// nanoVLM's inference prompt: the images through the training image path (DynamicResize, 512-tiles, global tile), one
 /// user turn of image string + question in ChatML, and the generation prompt — what nanoVLM's <c>generate.py</c> and
@@ -45,6 +51,17 @@ public sealed class PromptEncoder
     public EncodedPrompt Encode(string question, IReadOnlyList<(byte[] Bytes, string Name)> images)
     {
         ArgumentNullException.ThrowIfNull(question);
+        var encoded = EncodeImages(images);
+        int[] ids = _tokenizer.ChatTemplate.BuildInferencePrompt(question, encoded.Grids.ToArray(), _config.MpImageTokenLength);
+        return new EncodedPrompt(ids, encoded.Tiles, encoded.TileCount);
+    }
+
+    /// <summary>The images alone through the training image path: their tiles in order and the grid each image got
+    /// (what a caller building its own prompt text, such as the evaluation wrapper, needs for the image strings).</summary>
+    /// <param name="images">(bytes, name) of each image; the name appears in errors.</param>
+    /// <returns>Tiles and grids.</returns>
+    public EncodedImages EncodeImages(IReadOnlyList<(byte[] Bytes, string Name)> images)
+    {
         ArgumentNullException.ThrowIfNull(images);
         var geometries = images.Select(i => _images.Plan(i.Bytes, i.Name)).ToArray();
         long tileFloats = 3L * _config.VitImgSize * _config.VitImgSize;
@@ -58,8 +75,7 @@ public sealed class PromptEncoder
             offset += n;
         }
         var grids = geometries.Select(g => new ImageGrid(g.Grid.Rows, g.Grid.Cols)).ToArray();
-        int[] ids = _tokenizer.ChatTemplate.BuildInferencePrompt(question, grids, _config.MpImageTokenLength);
-        return new EncodedPrompt(ids, buffer, tiles);
+        return new EncodedImages(buffer, tiles, grids);
     }
 
     /// <summary>Left-pads prompts into one batch (pad id = EOS, attention 0 on pads) and stacks their tiles.</summary>
