@@ -14,6 +14,11 @@ namespace NanoVlm.Engine;
 /// <param name="Elapsed">Time since the run started.</param>
 public sealed record EvalChunkProgress(string Task, int Chunk, int Chunks, int Done, int Total, TimeSpan Elapsed);
 
+/// <summary>A question of one's own data for <see cref="Evaluator.GenerateAnswers"/>.</summary>
+/// <param name="Question">The question text.</param>
+/// <param name="Images">(bytes, name) of each image, in order; the name appears in errors.</param>
+public sealed record EvalQuestion(string Question, IReadOnlyList<(byte[] Bytes, string Name)> Images);
+
 /// <summary>What <see cref="Evaluator.Run"/> produced for one task.</summary>
 /// <param name="Task">The task.</param>
 /// <param name="Generations">The decoded answers, in document order.</param>
@@ -98,17 +103,51 @@ public sealed class Evaluator
     {
         ArgumentNullException.ThrowIfNull(task);
         ArgumentNullException.ThrowIfNull(docs);
+        return GenerateInOrder(task.Name, docs.Select(task.DocToText).ToList(), i => EncodePrompt(task, docs[i]),
+            task.MaxNewTokens, batchSize, progress, cancellationToken);
+    }
+
+    /// <summary>
+    /// Answers questions of one's own data the same way (Collator order, left-padded greedy chunks, special tokens
+    /// skipped, question order kept): each prompt is the images' strings and the question in nanoVLM's chat template,
+    /// without any benchmark's formatting.
+    /// </summary>
+    /// <param name="name">A name for progress reports.</param>
+    /// <param name="questions">The questions with their images.</param>
+    /// <param name="maxNewTokens">Tokens to generate per answer.</param>
+    /// <param name="batchSize">Requests per chunk.</param>
+    /// <param name="progress">Called after each chunk; may be null.</param>
+    /// <param name="cancellationToken">Checked between chunks.</param>
+    /// <returns>Decoded answers in question order.</returns>
+    public IReadOnlyList<string> GenerateAnswers(string name, IReadOnlyList<EvalQuestion> questions, int maxNewTokens, int batchSize,
+        Action<EvalChunkProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        ArgumentNullException.ThrowIfNull(questions);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxNewTokens, 0);
+        return GenerateInOrder(name, questions.Select(q => q.Question).ToList(), i =>
+        {
+            var encoded = _encoder.EncodeImages(questions[i].Images);
+            var strings = encoded.Grids.Select(g => ImageTokenString.Build([g], _config.MpImageTokenLength)).ToList();
+            int[] ids = _tokenizer.EncodeToIds(NanoVlmPrompt.Build(name, questions[i].Question, strings), addSpecialTokens: true);
+            return new EncodedPrompt(ids, encoded.Tiles, encoded.TileCount);
+        }, maxNewTokens, batchSize, progress, cancellationToken);
+    }
+
+    private string[] GenerateInOrder(string name, IReadOnlyList<string> contexts, Func<int, EncodedPrompt> encode, int maxNewTokens,
+        int batchSize, Action<EvalChunkProgress>? progress, CancellationToken cancellationToken)
+    {
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
-        var order = CollatorOrder(docs.Select(task.DocToText).ToList(), c => _tokenizer.EncodeToIds(c, addSpecialTokens: true).Length);
-        var answers = new string[docs.Count];
-        int chunks = (docs.Count + batchSize - 1) / batchSize;
-        var options = new GenerationOptions { Greedy = true, MaxNewTokens = task.MaxNewTokens, EosTokenId = _tokenizer.EosTokenId };
+        var order = CollatorOrder(contexts, c => _tokenizer.EncodeToIds(c, addSpecialTokens: true).Length);
+        var answers = new string[contexts.Count];
+        int chunks = (contexts.Count + batchSize - 1) / batchSize;
+        var options = new GenerationOptions { Greedy = true, MaxNewTokens = maxNewTokens, EosTokenId = _tokenizer.EosTokenId };
         var clock = Stopwatch.StartNew();
         for (int c = 0; c < chunks; c++)
         {
             cancellationToken.ThrowIfCancellationRequested();
             var members = order.Skip(c * batchSize).Take(batchSize).ToArray();
-            var prompts = members.Select(i => EncodePrompt(task, docs[i])).ToList();
+            var prompts = members.Select(encode).ToList();
             var (ids, mask, tiles) = _encoder.Batch(prompts);
             using (ids) using (mask) using (tiles)
             {
@@ -124,7 +163,7 @@ public sealed class Evaluator
                     answers[members[b]] = CheckpointTokenizer.DecodeAnswer(_tokenizer, row);
                 }
             }
-            progress?.Invoke(new EvalChunkProgress(task.Name, c + 1, chunks, Math.Min((c + 1) * batchSize, docs.Count), docs.Count, clock.Elapsed));
+            progress?.Invoke(new EvalChunkProgress(name, c + 1, chunks, Math.Min((c + 1) * batchSize, contexts.Count), contexts.Count, clock.Elapsed));
         }
         return answers;
     }

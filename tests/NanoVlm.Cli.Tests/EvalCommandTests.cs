@@ -207,4 +207,66 @@ public sealed class EvalCommandTests : IDisposable
         Assert.Contains("--batch-size", stderr);
         Assert.False(Directory.Exists(_out));
     }
+
+    [Fact]
+    public void Own_jsonl_data_with_path_base64_and_no_image_is_scored_with_the_chosen_metric()
+    {
+        var tok = VlmTokenizer.LoadDefault();
+        var encoder = new PromptEncoder(_config, tok);
+        byte[] first = File.ReadAllBytes(NanoVlm.Testing.Fixtures.Path("decode", "png_gama_chrm_37x23.png"));
+        byte[] second = File.ReadAllBytes(NanoVlm.Testing.Fixtures.Path("decode", "png_1bit_21x5.png"));
+        Directory.CreateDirectory(Path.Combine(_data, "imgs"));
+        File.WriteAllBytes(Path.Combine(_data, "imgs", "a.png"), first);
+        (string Question, byte[][] Images)[] rows =
+            [("What is the invoice total?", [first]), ("Who is the sender?", [second]), ("Say hello.", [])];
+
+        // Each question alone through the model, the prompt written out by hand (chat template, no benchmark formatting).
+        var expected = new List<string>();
+        using (var model = Checkpoint.Load(_checkpoint, tok.ImageTokenId))
+            foreach (var (question, images) in rows)
+            {
+                var encoded = encoder.EncodeImages(images.Select(b => (b, "img")).ToList());
+                string prompt = "<|im_start|>user\n" + string.Concat(encoded.Grids.Select(g => ImageTokenString.Build([g], _config.MpImageTokenLength)))
+                    + question + "<|im_end|>\n<|im_start|>assistant\n";
+                int[] ids = tok.EncodeToIds(prompt, addSpecialTokens: true);
+                using var input = tensor(ids.Select(i => (long)i).ToArray(), [1, ids.Length]);
+                using var tiles = encoded.TileCount > 0 ? tensor(encoded.Tiles, [encoded.TileCount, 3, _config.VitImgSize, _config.VitImgSize]) : null;
+                using var output = model.Generate(input, tiles, null, new GenerationOptions { Greedy = true, MaxNewTokens = 8, EosTokenId = tok.EosTokenId });
+                expected.Add(CheckpointTokenizer.DecodeAnswer(tok, output.data<long>().ToArray().Select(v => (int)v).ToArray()));
+            }
+        // The first reference is the model's own answer (ANLS 1 unless empty), the others differ.
+        string[][] references = [[expected[0].Trim()], ["Acme Corporation", "ACME"], ["hello"]];
+        string jsonl = Path.Combine(_data, "invoices.jsonl");
+        File.WriteAllLines(jsonl,
+        [
+            JsonSerializer.Serialize(new { image = "imgs/a.png", question = rows[0].Question, answers = references[0] }),
+            "",
+            JsonSerializer.Serialize(new { images = new[] { "data:image/png;base64," + Convert.ToBase64String(second) }, question = rows[1].Question, answers = references[1] }),
+            JsonSerializer.Serialize(new { question = rows[2].Question, answer = "hello" }),
+        ]);
+
+        var (code, stdout, stderr) = Invoke(["eval", "--checkpoint", _checkpoint, "--data", jsonl, "--metric", "anls", "--max-new-tokens", "8",
+            "--batch-size", "2", "--out", _out, "--tokenizer", "default", "--device", "cpu", "--global-step", "3"]);
+        Assert.True(code == 0, stderr);
+        var scores = expected.Select((a, i) => AnlsMetric.Score(a, references[i])).ToList();
+        Assert.Equal(1.0, scores[0]);
+        var metrics = new Dictionary<string, double> { ["anls"] = LmmsAggregation.Mean(scores), ["anls_stderr"] = LmmsAggregation.MeanStderr(scores)!.Value };
+        string part = EvalResultFiles.PartPath(_out, "myrun", 3, "invoices");
+        Assert.Equal(EvalResultFiles.Format(3, EvalResultFiles.ResultsOf("invoices", metrics)), File.ReadAllText(part));
+        Assert.Contains("invoices", stdout);
+
+        // Bad rows name the file, the line and the key; a missing image file is named.
+        File.WriteAllLines(jsonl, [JsonSerializer.Serialize(new { question = "q", answers = new[] { "a" } }), "{\"answers\": [\"a\"]}"]);
+        (code, _, stderr) = Invoke(["eval", "--checkpoint", _checkpoint, "--data", jsonl, "--tokenizer", "default", "--out", _out]);
+        Assert.Equal(2, code);
+        Assert.Contains(jsonl + " line 2", stderr);
+        Assert.Contains("'question'", stderr);
+        File.WriteAllLines(jsonl, [JsonSerializer.Serialize(new { image = "imgs/missing.png", question = "q", answers = new[] { "a" } })]);
+        (code, _, stderr) = Invoke(["eval", "--checkpoint", _checkpoint, "--data", jsonl, "--tokenizer", "default", "--out", _out]);
+        Assert.Equal(2, code);
+        Assert.Contains("missing.png", stderr);
+        (code, _, stderr) = Invoke(["eval", "--checkpoint", _checkpoint, "--data", jsonl, "--metric", "bleu", "--tokenizer", "default"]);
+        Assert.Equal(2, code);
+        Assert.Contains("vqa_accuracy", stderr);
+    }
 }

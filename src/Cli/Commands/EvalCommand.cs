@@ -39,10 +39,17 @@ internal static partial class EvalCommand
         };
         var device = new Option<string>("--device") { Description = "auto, cpu, cuda or cuda:N.", DefaultValueFactory = _ => "auto" };
         var json = new Option<bool>("--json") { Description = "Print one JSON object {part, global_step, run_name, results, tasks} instead of the table." };
+        var data = new Option<FileInfo?>("--data")
+        {
+            Description = "Own data instead of --tasks/--data-dir: JSONL, one {\"image\": path or data:…;base64,…, \"question\": …, \"answers\": […]} per line " +
+                "(\"images\": […] for several, \"answer\": … for one reference; paths relative to the file). Results are named after the file.",
+        };
+        var metric = new Option<string>("--metric") { Description = $"Metric for --data: {string.Join(", ", CustomEvalSet.Metrics)}.", DefaultValueFactory = _ => "anls" };
+        var maxNew = new Option<int>("--max-new-tokens") { Description = "Tokens to generate per answer, for --data (benchmarks use their own).", DefaultValueFactory = _ => 32 };
 
         var command = new Command("eval", "Evaluate a checkpoint on lmms-eval benchmarks as nanoVLM's evaluation does (greedy, scores as lmms-eval).")
         {
-            checkpoint, tasks, dataDir, limit, batchSize, runName, globalStep, outDir, tokenizer, device, json,
+            checkpoint, tasks, dataDir, limit, batchSize, runName, globalStep, outDir, tokenizer, device, json, data, metric, maxNew,
         };
         command.Subcommands.Add(EvalMergeCommand.Create());
         command.SetAction(parse =>
@@ -52,34 +59,57 @@ internal static partial class EvalCommand
             try
             {
                 string dir = parse.GetValue(checkpoint)?.FullName ?? throw new ArgumentException("--checkpoint DIR is required");
-                string taskList = parse.GetValue(tasks) ?? throw new ArgumentException($"--tasks is required (known: {string.Join(", ", EvalTasks.Names)})");
-                string data = parse.GetValue(dataDir)?.FullName ?? throw new ArgumentException("--data-dir DIR is required: " + DataLayoutHelp);
                 int batch = parse.GetValue(batchSize);
                 if (batch < 1) throw new ArgumentException($"--batch-size must be at least 1, got {batch}");
                 int? max = parse.GetValue(limit);
                 if (max is < 1) throw new ArgumentException($"--limit must be at least 1, got {max}");
-                var names = taskList.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
-                if (names.Length == 0) throw new ArgumentException("--tasks names no task");
-                var selected = names.Select(EvalTasks.Get).ToList();
-                // Every task's files and columns are checked before the model is loaded, so a bad data folder fails fast.
-                var sources = selected.ToDictionary(t => t.Name, t => TaskPath(data, t.Name));
-                foreach (var t in selected) _ = EvalDatasets.ReadParquet(t.Name, sources[t.Name], 1).ToList();
+                var own = parse.GetValue(data);
+                string taskList;
+                Func<Evaluator, Action<EvalChunkProgress>, List<(EvalTaskOutcome Outcome, int Documents)>> evaluate;
+                if (own is not null)
+                {
+                    if (parse.GetValue(tasks) is not null || parse.GetValue(dataDir) is not null)
+                        throw new ArgumentException("--data is used instead of --tasks and --data-dir, not with them");
+                    string metricName = parse.GetValue(metric)!;
+                    if (!CustomEvalSet.Metrics.Contains(metricName))
+                        throw new ArgumentException($"unknown --metric '{metricName}'; known: {string.Join(", ", CustomEvalSet.Metrics)}");
+                    int maxNewTokens = parse.GetValue(maxNew);
+                    if (maxNewTokens < 1) throw new ArgumentException($"--max-new-tokens must be at least 1, got {maxNewTokens}");
+                    var (questions, references) = CustomEvalSet.Read(own.FullName, max);
+                    taskList = Path.GetFileNameWithoutExtension(own.Name);
+                    string name = taskList;
+                    evaluate = (evaluator, report) =>
+                    {
+                        var clock = System.Diagnostics.Stopwatch.StartNew();
+                        var answers = evaluator.GenerateAnswers(name, questions, maxNewTokens, batch, report);
+                        var outcome = new EvalTaskOutcome(name, answers, CustomEvalSet.Score(metricName, answers, references), clock.Elapsed);
+                        return [(outcome, questions.Count)];
+                    };
+                }
+                else
+                {
+                    taskList = parse.GetValue(tasks) ?? throw new ArgumentException($"--tasks (or --data) is required (known tasks: {string.Join(", ", EvalTasks.Names)})");
+                    string root = parse.GetValue(dataDir)?.FullName ?? throw new ArgumentException("--data-dir DIR is required: " + DataLayoutHelp);
+                    var names = taskList.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+                    if (names.Length == 0) throw new ArgumentException("--tasks names no task");
+                    var selected = names.Select(EvalTasks.Get).ToList();
+                    // Every task's files and columns are checked before the model is loaded, so a bad data folder fails fast.
+                    var sources = selected.ToDictionary(t => t.Name, t => TaskPath(root, t.Name));
+                    foreach (var t in selected) _ = EvalDatasets.ReadParquet(t.Name, sources[t.Name], 1).ToList();
+                    evaluate = (evaluator, report) => selected.Select(task =>
+                    {
+                        var docs = EvalDatasets.ReadParquet(task.Name, sources[task.Name], max).ToList();
+                        return (evaluator.Run(task, docs, batch, report), docs.Count);
+                    }).ToList();
+                }
 
                 var (run, step) = Identity(dir, parse.GetValue(runName), parse.GetValue(globalStep));
                 var cfg = VlmConfig.Read(Path.Combine(dir, Checkpoint.ConfigFile));
                 var tok = CheckpointTokenizer.Load(dir, cfg, parse.GetValue(tokenizer));
                 var dev = TorchRuntime.SelectDevice(parse.GetValue(device));
                 using var model = Checkpoint.Load(dir, tok.ImageTokenId, dev);
-                var evaluator = new Evaluator(model, cfg, tok);
-
-                var outcomes = new List<(EvalTaskOutcome Outcome, int Documents)>();
-                foreach (var task in selected)
-                {
-                    var docs = EvalDatasets.ReadParquet(task.Name, sources[task.Name], max).ToList();
-                    var outcome = evaluator.Run(task, docs, batch, p => stderr.WriteLine(
-                        $"[{p.Task}] chunk {p.Chunk}/{p.Chunks}: {p.Done}/{p.Total} documents, {p.Elapsed.TotalSeconds:F1} s"));
-                    outcomes.Add((outcome, docs.Count));
-                }
+                var outcomes = evaluate(new Evaluator(model, cfg, tok), p => stderr.WriteLine(
+                    $"[{p.Task}] chunk {p.Chunk}/{p.Chunks}: {p.Done}/{p.Total} documents, {p.Elapsed.TotalSeconds:F1} s"));
                 var results = outcomes.SelectMany(o => EvalResultFiles.ResultsOf(o.Outcome.Task, o.Outcome.Metrics)).ToList();
                 string part = EvalResultFiles.WritePart(parse.GetValue(outDir)!.FullName, run, step, taskList, results);
                 if (parse.GetValue(json)) stdout.WriteLine(Json(part, run, step, results, outcomes));
