@@ -25,6 +25,8 @@ internal static class TrainCommand
     private static readonly Option<string?> ValData = new("--val-data") { Description = "Validation data. Omitted: a held-out built-in set when training on the built-in data, else none." };
     private static readonly Option<string?> From = new("--checkpoint") { Description = "Start from this checkpoint's weights and config (nanoVLM's or ours)." };
     private static readonly Option<string?> Resume = new("--resume") { Description = "Continue a run exactly from RUN/step_N (weights, optimizer, loader position)." };
+    private static readonly Option<string?> VisionBackbone = new("--vision-backbone") { Description = "A SigLIP model.safetensors to initialise the vision encoder from (nanoVLM's vlm_load_backbone_weights)." };
+    private static readonly Option<string?> LanguageBackbone = new("--language-backbone") { Description = "A SmolLM2/Llama model.safetensors, index.json or folder to initialise the language model from." };
     private static readonly Option<string?> Out = new("--out") { Description = "Run folder (default runs/<run name>)." };
     private static readonly Option<long> MaxSteps = new("--max-steps") { Description = "max_training_steps." };
     private static readonly Option<int> BatchSize = new("--batch-size") { Description = "Packs per micro-batch (batch_size)." };
@@ -46,7 +48,7 @@ internal static class TrainCommand
     {
         var command = new Command("train", "Train a nanoVLM model (new, from a checkpoint, or resumed) on the loader's packed batches.")
         {
-            Preset, Config, Data, ValData, From, Resume, Out, MaxSteps, BatchSize, Accumulation, LrMp, LrVision, LrLanguage,
+            Preset, Config, Data, ValData, From, Resume, VisionBackbone, LanguageBackbone, Out, MaxSteps, BatchSize, Accumulation, LrMp, LrVision, LrLanguage,
             EvalInterval, Attention, Device, Workers, Tokenizer, SkipNonFinite, LogEvery, Json,
         };
         Attention.AcceptOnlyFromAmong("document", "nanovlm");
@@ -116,6 +118,10 @@ internal static class TrainCommand
             var device = TorchRuntime.SelectDevice(parse.GetValue(Device));
             TorchSharp.torch.manual_seed(0); // train.py's seed
             using var vlm = fromDir is null ? new VisionLanguageModel(model, tokenizer.ImageTokenId) : Checkpoint.Load(fromDir, tokenizer.ImageTokenId);
+            if (resumeDir is null && parse.GetValue(VisionBackbone) is { } vision)
+                foreach (var key in NanoVlm.Engine.Checkpoints.Backbones.LoadVision(vlm, vision)) stderr.WriteLine($"warning: {vision} has no tensor for {key} (kept its random initialisation)");
+            if (resumeDir is null && parse.GetValue(LanguageBackbone) is { } language)
+                foreach (var key in NanoVlm.Engine.Checkpoints.Backbones.LoadLanguage(vlm, language)) stderr.WriteLine($"warning: {language} has no tensor for {key} (kept its random initialisation)");
             if (device.type != TorchSharp.DeviceType.CPU) vlm.to(device);
             using var trainer = new Trainer(vlm, train, runDir, dir => CheckpointTokenizer.Save(tokenizerPath, dir));
             var resumeState = resumeDir is null ? null : trainer.Restore(resumeDir);
