@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using NanoVlm.Evaluation.Internal;
+using NanoVlm.Packing.Internal;
 
 namespace NanoVlm.Evaluation;
 

@@ -1,5 +1,5 @@
-using System.Collections.Concurrent;
 using System.Runtime.InteropServices;
+using NanoVlm.Engine.Internal;
 using NanoVlm.Loader.Pipeline;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -21,18 +21,6 @@ namespace NanoVlm.Engine.Runtime;
 /// </remarks>
 public sealed class PackTensors : IDisposable
 {
-    // libLibTorchSharp's export (TorchSharp 0.107): from_blob(data, dims, deleter) with `type` the blob's element type
-    // and `dtype` the result's; equal types make a view, not a conversion.
-    [DllImport("LibTorchSharp")]
-    private static extern IntPtr THSTensor_new(IntPtr rawArray, SlabDeleter deleter, IntPtr dimensions, int numDimensions, sbyte type,
-        sbyte dtype, int deviceType, int deviceIndex, [MarshalAs(UnmanagedType.U1)] bool requiresGrad);
-
-    [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
-    private delegate void SlabDeleter(IntPtr data);
-
-    // A deleter must stay reachable until libtorch calls it; it removes itself then.
-    private static readonly ConcurrentDictionary<SlabDeleter, bool> s_liveDeleters = new();
-
     private PackTensors(PackedSequence pack)
     {
         var layout = pack.Layout;
@@ -84,30 +72,12 @@ public sealed class PackTensors : IDisposable
         Tiles.Dispose();
     }
 
-    private static unsafe Tensor View(PackedSequence pack, int byteOffset, ScalarType dtype, long[] shape)
+    private static Tensor View(PackedSequence pack, int byteOffset, ScalarType dtype, long[] shape)
     {
         var (array, arrayOffset) = pack.Backing;
-        var handle = GCHandle.Alloc(array); // the slab is on the pinned object heap: it never moves, only its lifetime matters
-        SlabDeleter? deleter = null;
-        deleter = data =>
-        {
-            handle.Free();
-            s_liveDeleters.TryRemove(deleter!, out _);
-        };
-        s_liveDeleters.TryAdd(deleter, true);
-        IntPtr tensor;
-        fixed (long* dims = shape)
-        {
-            var data = Marshal.UnsafeAddrOfPinnedArrayElement(array, arrayOffset + byteOffset);
-            tensor = THSTensor_new(data, deleter, (IntPtr)dims, shape.Length, (sbyte)dtype, (sbyte)dtype, (int)DeviceType.CPU, -1, false);
-        }
-        if (tensor == IntPtr.Zero)
-        {
-            s_liveDeleters.TryRemove(deleter, out _);
-            handle.Free();
-            torch.CheckForErrors();
-            throw new InvalidOperationException("libtorch could not create a view of the slab.");
-        }
-        return Tensor.UnsafeCreateTensor(tensor);
+        // The slab is on the pinned object heap: it never moves, only its lifetime matters, so the view holds a GC
+        // handle on it until libtorch frees the view's storage.
+        var handle = GCHandle.Alloc(array);
+        return NativeTensor.FromBlob(Marshal.UnsafeAddrOfPinnedArrayElement(array, arrayOffset + byteOffset), dtype, shape, handle.Free);
     }
 }
