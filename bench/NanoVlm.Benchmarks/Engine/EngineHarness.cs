@@ -9,7 +9,8 @@ namespace NanoVlm.Benchmarks.Engine;
 /// Console harness for tools/engine_bench.sh, the C# twin of tools/engine_reference/engine_bench.py:
 /// <c>engine-harness step [--config small|tiny] [--threads 2] [--steps 8] [--warmup 2] [--gen-tokens 64] [--gen-reps 3]</c>
 /// prints one JSON object with the step times and generation rates; <c>engine-harness soak [--steps 1000] [--every 100]</c>
-/// trains the tiny config and prints the managed heap (after a full GC) and the RSS every N steps.
+/// trains the tiny config and prints the managed heap (after a full GC) and the RSS every N steps; <c>engine-harness gemm
+/// [--threads 2] [--n 1024] [--reps 10]</c> prints libtorch's fp32 n×n matmul GFLOP/s.
 /// </summary>
 public static class EngineHarness
 {
@@ -18,9 +19,9 @@ public static class EngineHarness
     /// <returns>0 on success.</returns>
     public static int Run(string[] args)
     {
-        if (args.Length == 0 || args[0] is not ("step" or "soak"))
+        if (args.Length == 0 || args[0] is not ("step" or "soak" or "gemm"))
         {
-            Console.Error.WriteLine("usage: engine-harness step|soak [--config small|tiny] [--threads N] [--steps N] [--warmup N] [--gen-tokens N] [--gen-reps N] [--every N]");
+            Console.Error.WriteLine("usage: engine-harness step|soak|gemm [--config small|tiny] [--threads N] [--steps N] [--warmup N] [--gen-tokens N] [--gen-reps N] [--every N]");
             return 2;
         }
         var o = new Dictionary<string, string>();
@@ -33,9 +34,12 @@ public static class EngineHarness
         int Int(string key, int dflt) => o.TryGetValue(key, out var v) ? int.Parse(v, CultureInfo.InvariantCulture) : dflt;
         int threads = Int("threads", 2);
         torch.set_num_threads(threads);
-        return args[0] == "step"
-            ? Step(o.GetValueOrDefault("config", "small"), threads, Int("steps", 8), Int("warmup", 2), Int("gen-tokens", 64), Int("gen-reps", 3))
-            : Soak(Int("steps", 1000), Int("every", 100));
+        return args[0] switch
+        {
+            "step" => Step(o.GetValueOrDefault("config", "small"), threads, Int("steps", 8), Int("warmup", 2), Int("gen-tokens", 64), Int("gen-reps", 3)),
+            "soak" => Soak(Int("steps", 1000), Int("every", 100)),
+            _ => Gemm(threads, Int("n", 1024), Int("reps", 10)),
+        };
     }
 
     private static int Step(string config, int threads, int steps, int warmup, int genTokens, int genReps)
@@ -89,6 +93,18 @@ public static class EngineHarness
             ["decode_tok_per_s"] = g > p ? Math.Round((genTokens - 1) / (g - p), 2) : null,
         };
         Console.WriteLine(JsonSerializer.Serialize(result));
+        return 0;
+    }
+
+    // libtorch's fp32 matmul rate: what most of the small configuration's step time is.
+    private static int Gemm(int threads, int n, int reps)
+    {
+        using var a = torch.randn(n, n);
+        using (a.matmul(a)) { }
+        long t0 = Stopwatch.GetTimestamp();
+        for (int i = 0; i < reps; i++) using (a.matmul(a)) { }
+        double s = Stopwatch.GetElapsedTime(t0).TotalSeconds;
+        Console.WriteLine(JsonSerializer.Serialize(new { side = "NanoVlm.Engine (C#)", threads, n, gflops = Math.Round(2.0 * n * n * n * reps / s / 1e9, 2) }));
         return 0;
     }
 
