@@ -1,4 +1,8 @@
 using BenchmarkDotNet.Running;
+using NanoVlm.Benchmarks.Engine;
 
-// Every suite in this assembly; pick with --filter, e.g. `--filter *Planner*`.
+// `engine-harness ...`: the console harness of tools/engine_bench.sh. Otherwise every BenchmarkDotNet suite in this
+// assembly; pick with --filter, e.g. `--filter *Planner*`.
+if (args.Length > 0 && args[0] == "engine-harness") return EngineHarness.Run(args[1..]);
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+return 0;
