@@ -64,6 +64,33 @@ public sealed class TrainCommandTests : IDisposable
     }
 
     [Fact]
+    public void Every_checkpoint_is_evaluated_in_process_and_logged_as_lmms_eval()
+    {
+        string run = Path.Combine(_dir, "run-eval"), evalData = Path.Combine(_dir, "eval-data");
+        EvalTestData.WriteDocVqa(evalData, rows: 3);
+        string config = Path.Combine(_dir, "small3.json");
+        File.WriteAllText(config, """{"lm_max_length": 512, "vit_img_size": 32, "max_img_size": 64, "vit_patch_size": 8, "mp_image_token_length": 4, "lm_n_blocks": 1, "vit_n_blocks": 1}""");
+        var (code, _, stderr) = Invoke(["train", "--data", Path.Combine(_dir, "data"), "--config", config, "--out", run, "--max-steps", "2",
+            "--eval-interval", "1", "--batch-size", "1", "--workers", "1", "--device", "cpu", "--json",
+            "--eval-tasks", "docvqa_val", "--eval-data-dir", evalData, "--eval-batch-size", "2"]);
+        Assert.True(code == 0, stderr);
+        foreach (var step in new[] { 1, 2 })
+        {
+            string merged = Path.Combine(run, "eval_results", "run-eval", $"step_{step}.json");
+            Assert.True(File.Exists(merged), merged);
+            var results = JsonDocument.Parse(File.ReadAllText(merged)).RootElement;
+            Assert.Equal(step, results.GetProperty("global_step").GetInt64());
+            Assert.InRange(results.GetProperty("results").GetProperty("docvqa_val_anls").GetDouble(), 0, 1);
+        }
+        var logged = File.ReadAllLines(Path.Combine(run, "metrics.jsonl")).Where(l => l.Contains("lmms_eval/docvqa_val_anls")).ToList();
+        Assert.Equal(2, logged.Count);
+
+        var bad = Invoke(["train", "--data", Path.Combine(_dir, "data"), "--config", config, "--max-steps", "1", "--eval-tasks", "mmstar", "--eval-data-dir", evalData]);
+        Assert.Equal(2, bad.Code);
+        Assert.Contains("mmstar", bad.Err);
+    }
+
+    [Fact]
     public void An_unknown_config_key_is_named_with_the_closest_known_one()
     {
         string config = Path.Combine(_dir, "typo.json");

@@ -126,7 +126,7 @@ internal static partial class EvalCommand
     }
 
     /// <summary><c>DATA_DIR/&lt;task&gt;</c> (folder) or <c>DATA_DIR/&lt;task&gt;.parquet</c>.</summary>
-    private static string TaskPath(string dataDir, string task)
+    internal static string TaskPath(string dataDir, string task)
     {
         string folder = Path.Combine(dataDir, task);
         if (Directory.Exists(folder)) return folder;

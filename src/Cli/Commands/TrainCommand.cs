@@ -27,6 +27,13 @@ internal static class TrainCommand
     private static readonly Option<string?> Resume = new("--resume") { Description = "Continue a run exactly from RUN/step_N (weights, optimizer, loader position)." };
     private static readonly Option<string?> VisionBackbone = new("--vision-backbone") { Description = "A SigLIP model.safetensors to initialise the vision encoder from (nanoVLM's vlm_load_backbone_weights)." };
     private static readonly Option<string?> LanguageBackbone = new("--language-backbone") { Description = "A SmolLM2/Llama model.safetensors, index.json or folder to initialise the language model from." };
+    private static readonly Option<string?> EvalTasksOption = new("--eval-tasks")
+    {
+        Description = "Benchmarks to evaluate every checkpoint on, in the training process (nanoVLM's lmms_eval_tasks, e.g. mmstar,docvqa_val); needs --eval-data-dir.",
+    };
+    private static readonly Option<string?> EvalDataDir = new("--eval-data-dir") { Description = "Folder with the tasks' parquet files (as for nanovlm eval --data-dir)." };
+    private static readonly Option<int?> EvalLimit = new("--eval-limit") { Description = "Documents per task (lmms_eval_limit; default all)." };
+    private static readonly Option<int> EvalBatchSize = new("--eval-batch-size") { Description = "Generation batch (lmms_eval_batch_size).", DefaultValueFactory = _ => 64 };
     private static readonly Option<string?> Out = new("--out") { Description = "Run folder (default runs/<run name>)." };
     private static readonly Option<long> MaxSteps = new("--max-steps") { Description = "max_training_steps." };
     private static readonly Option<int> BatchSize = new("--batch-size") { Description = "Packs per micro-batch (batch_size)." };
@@ -48,7 +55,7 @@ internal static class TrainCommand
     {
         var command = new Command("train", "Train a nanoVLM model (new, from a checkpoint, or resumed) on the loader's packed batches.")
         {
-            Preset, Config, Data, ValData, From, Resume, VisionBackbone, LanguageBackbone, Out, MaxSteps, BatchSize, Accumulation, LrMp, LrVision, LrLanguage,
+            Preset, Config, Data, ValData, From, Resume, VisionBackbone, LanguageBackbone, EvalTasksOption, EvalDataDir, EvalLimit, EvalBatchSize, Out, MaxSteps, BatchSize, Accumulation, LrMp, LrVision, LrLanguage,
             EvalInterval, Attention, Device, Workers, Tokenizer, SkipNonFinite, LogEvery, Json,
         };
         Attention.AcceptOnlyFromAmong("document", "nanovlm");
@@ -130,6 +137,8 @@ internal static class TrainCommand
             trainer.StepCompleted += m => { trainLog.Write(m); progress.Step(m); };
             trainer.Validated += v => { trainLog.Write(v); log.WriteLine($"  step {v.Step}: val_loss {v.Loss:F4} ({v.Batches} batches)"); };
             trainer.CheckpointSaved += dir => log.WriteLine($"  checkpoint: {dir}");
+            if (InTrainingEvaluation(parse, file, vlm, model, tokenizer, runDir, trainLog, log, stderr) is { } evaluate)
+                trainer.CheckpointSaved += evaluate;
 
             log.WriteLine($"nanovlm train: {(fromDir is null ? preset.Name + " model" : fromDir)}, {UniqueParameters(vlm):N0} parameters, {train.MaxTrainingSteps} steps × {train.GradientAccumulationSteps} × {loaderOptions.BatchSize} packs of {loaderOptions.LmMaxLength} tokens, {device}");
             log.WriteLine($"  data: {data}{(valData is null ? "" : $"; validation: {valData}")}; run folder: {runDir}");
@@ -177,6 +186,47 @@ internal static class TrainCommand
             stderr.WriteLine($"error: {e.Message}");
             return 2;
         }
+    }
+
+    // train.py submits an lmms-eval job for each checkpoint; here each checkpoint is evaluated in the training process,
+    // between steps, on the weights in memory: no reload, no second copy of the model on the device, and the results
+    // are logged the moment they exist (at the cost of the training time the evaluation takes).
+    private static Action<string>? InTrainingEvaluation(ParseResult parse, NanovlmConfig file, VisionLanguageModel vlm, VlmConfig model,
+        VlmTokenizer tokenizer, string runDir, TrainingLog trainLog, TextWriter log, TextWriter stderr)
+    {
+        string? taskList = parse.GetValue(EvalTasksOption) ?? (file.TryGetValue("lmms_eval_tasks", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString() : null);
+        if (taskList is null) return null;
+        string dataDir = parse.GetValue(EvalDataDir) ?? throw new ArgumentException("--eval-tasks needs --eval-data-dir (the tasks' parquet files).");
+        var tasks = taskList.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(NanoVlm.Evaluation.EvalTasks.Get).ToList();
+        var sources = tasks.ToDictionary(task => task.Name, task => EvalCommand.TaskPath(dataDir, task.Name));
+        foreach (var task in tasks) _ = NanoVlm.Evaluation.EvalDatasets.ReadParquet(task.Name, sources[task.Name], 1).ToList(); // fail before training
+        int? limit = parse.GetValue(EvalLimit);
+        int batch = parse.GetValue(EvalBatchSize);
+        string outDir = Path.Combine(runDir, "eval_results"), run = Path.GetFileName(runDir);
+        return checkpoint =>
+        {
+            long step = long.Parse(Path.GetFileName(checkpoint)["step_".Length..], System.Globalization.CultureInfo.InvariantCulture);
+            vlm.eval();
+            try
+            {
+                var evaluator = new Evaluator(vlm, model, tokenizer);
+                var results = tasks.SelectMany(task =>
+                {
+                    var docs = NanoVlm.Evaluation.EvalDatasets.ReadParquet(task.Name, sources[task.Name], limit).ToList();
+                    var outcome = evaluator.Run(task, docs, batch);
+                    return NanoVlm.Evaluation.EvalResultFiles.ResultsOf(task.Name, outcome.Metrics);
+                }).ToList();
+                NanoVlm.Evaluation.EvalResultFiles.WritePart(outDir, run, step, taskList, results);
+                var merged = NanoVlm.Evaluation.EvalResultFiles.Merge(outDir, run, step);
+                if (!merged.Complete) stderr.WriteLine($"warning: evaluation results of step {step} could not all be merged ({outDir})");
+                trainLog.WriteEvaluation(step, results);
+                log.WriteLine($"  step {step}: {string.Join(", ", results.Where(r => !r.Key.EndsWith("_stderr", StringComparison.Ordinal)).Select(r => $"{r.Key} {r.Value:0.####}"))}");
+            }
+            finally
+            {
+                vlm.train();
+            }
+        };
     }
 
     private static IEnumerable<Batch> ValidationBatches(string path, DataLoaderOptions options, VlmTokenizer tokenizer)

@@ -61,6 +61,22 @@ public sealed class TrainingLog : IDisposable
         Scalar("val_loss", v.Loss, (int)v.Step);
     }
 
+    /// <summary>Records benchmark results of the checkpoint at <paramref name="step"/> as train.py logs the merged
+    /// lmms-eval file: each key once as <c>lmms_eval/&lt;key&gt;</c> against that step.</summary>
+    /// <param name="step">The checkpoint's optimizer step.</param>
+    /// <param name="results">Result keys (<c>&lt;task&gt;_&lt;metric&gt;</c>) and values.</param>
+    public void WriteEvaluation(long step, IEnumerable<KeyValuePair<string, double>> results)
+    {
+        ArgumentNullException.ThrowIfNull(results);
+        var row = new Dictionary<string, object> { ["step"] = step };
+        foreach (var (key, value) in results)
+        {
+            row[$"lmms_eval/{key}"] = value;
+            Scalar($"lmms_eval/{key}", value, (int)step);
+        }
+        _jsonl.WriteLine(JsonSerializer.Serialize(row));
+    }
+
     private void Scalar(string tag, double value, int step)
     {
         if (double.IsFinite(value)) _tensorboard?.add_scalar(tag, (float)value, step);
