@@ -1,4 +1,6 @@
-namespace NanoVlm.Kernels.Tests;
+using NanoVlm.Loader.Pipeline;
+
+namespace NanoVlm.Loader.Tests.Pipeline;
 
 public class PinnedSlabPoolTests
 {
