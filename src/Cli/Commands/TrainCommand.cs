@@ -168,7 +168,7 @@ internal static class TrainCommand
                     }));
                 else
                 {
-                    log.WriteLine($"{(summary.Interrupted ? "interrupted" : "done")}: {summary.Steps} steps in {summary.Seconds:F1} s, final loss {summary.FinalLoss:F4}; " +
+                    log.WriteLine($"{(summary.Interrupted ? "interrupted" : "done")}: {summary.Steps} steps in {summary.Seconds:F1} s, last step loss {summary.FinalLoss:F4}; " +
                         $"rows read {counters.RowsRead} ({counters.SamplesEmitted} samples, {counters.Dropped} dropped), {summary.SkippedMicroBatches} micro-batches skipped");
                     log.WriteLine($"  checkpoint: {summary.LastCheckpoint}");
                     log.WriteLine($"  try it: nanovlm generate --checkpoint {summary.LastCheckpoint} --image IMAGE --prompt \"What is in the image?\"");
