@@ -68,16 +68,7 @@ def layout(name, tokens_per_tile):
     return ids, labels
 
 
-def get_lr(it, max_lr, max_steps):
-    """train.py get_lr."""
-    min_lr = max_lr * 0.1
-    warmup_steps = max_steps * 0.03
-    if it < warmup_steps:
-        return max_lr * (it + 1) / warmup_steps
-    if it > max_steps:
-        return min_lr
-    decay_ratio = (it - warmup_steps) / (max_steps - warmup_steps)
-    return min_lr + 0.5 * (1.0 + math.cos(math.pi * decay_ratio)) * (max_lr - min_lr)
+from train_recipe import get_lr  # noqa: E402  (next to this script)
 
 
 def main():
