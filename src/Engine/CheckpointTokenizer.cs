@@ -20,16 +20,9 @@ public static class CheckpointTokenizer
     {
         ArgumentNullException.ThrowIfNull(config);
         if (explicitPath == BuiltIn) return VlmTokenizer.LoadDefault();
-        if (explicitPath is not null)
-        {
-            if (!File.Exists(explicitPath)) throw new FileNotFoundException($"Tokenizer file '{explicitPath}' does not exist.", explicitPath);
-            return Open(explicitPath);
-        }
-        foreach (var name in new[] { "tokenizer.json", "tokenizer.model" })
-        {
-            string p = Path.Combine(checkpointDir, name);
-            if (File.Exists(p)) return Open(p);
-        }
+        if (explicitPath is not null && !File.Exists(explicitPath))
+            throw new FileNotFoundException($"Tokenizer file '{explicitPath}' does not exist.", explicitPath);
+        if (SourcePath(checkpointDir, explicitPath) is { } path) return Open(path);
         throw new FileNotFoundException(
             $"No tokenizer for checkpoint '{checkpointDir}': it has no tokenizer.json (or tokenizer.model) and no --tokenizer was given. " +
             $"Its config names lm_tokenizer '{config.LmTokenizer}': put that tokenizer's tokenizer.json into the checkpoint folder or pass --tokenizer PATH.");

@@ -74,7 +74,8 @@ internal static class TrainCommand
             var file = ConfigOption.Load(parse, Config);
             string? resumeDir = parse.GetValue(Resume), fromDir = resumeDir ?? parse.GetValue(From);
             // The tokenizer: --tokenizer, else the checkpoint's own, else the built-in one.
-            string? tokenizerArg = parse.GetValue(Tokenizer) ?? (fromDir is not null && HasTokenizer(fromDir) ? null : CheckpointTokenizer.BuiltIn);
+            string? tokenizerArg = parse.GetValue(Tokenizer)
+                ?? (fromDir is not null && CheckpointTokenizer.SourcePath(fromDir, null) is not null ? null : CheckpointTokenizer.BuiltIn);
             string tokenizerDir = fromDir ?? ".";
             var tokenizer = CheckpointTokenizer.Load(tokenizerDir, new VlmConfig(), tokenizerArg);
             string? tokenizerPath = CheckpointTokenizer.SourcePath(tokenizerDir, tokenizerArg);
@@ -235,8 +236,6 @@ internal static class TrainCommand
         using var loader = new DataLoader(source, options with { Epochs = 1, Workers = 1 }, null, tokenizer);
         foreach (var batch in loader) yield return batch;
     }
-
-    private static bool HasTokenizer(string dir) => File.Exists(Path.Combine(dir, "tokenizer.json")) || File.Exists(Path.Combine(dir, "tokenizer.model"));
 
     private static long UniqueParameters(VisionLanguageModel m)
         => m.named_parameters().Where(p => !(m.Config.LmTieWeights && p.name == "decoder.head.weight")).Sum(p => p.parameter.numel());
