@@ -297,6 +297,9 @@ public sealed class IlgpuImageBackend : IDisposable
     }
 
     // ---------------------------------------------------------------- memory
+    // Host copies go through ILGPU's span overloads, which pin the managed memory for the copy. Its `ref T` overloads
+    // take a raw address without pinning, so a garbage collection that moved the array mid-copy read (or wrote) the old
+    // location: a rare, load-dependent wrong result.
 
     private MemoryBuffer1D<T, Stride1D.Dense> Grow<T>(ref MemoryBuffer1D<T, Stride1D.Dense>? buffer, long length) where T : unmanaged
     {
@@ -311,20 +314,20 @@ public sealed class IlgpuImageBackend : IDisposable
     private (ArrayView<int>, ArrayView<int>) UploadCoeffs(int[] bounds, int nb, int[] coeffs, int nc,
         ref MemoryBuffer1D<int, Stride1D.Dense>? bBuf, ref MemoryBuffer1D<int, Stride1D.Dense>? cBuf)
     {
-        var b = Grow(ref bBuf, nb).View.SubView(0, nb);
-        var c = Grow(ref cBuf, nc).View.SubView(0, nc);
-        b.CopyFromCPU(ref bounds[0], nb);
-        c.CopyFromCPU(ref coeffs[0], nc);
+        ArrayView<int> b = Grow(ref bBuf, nb).View.SubView(0, nb);
+        ArrayView<int> c = Grow(ref cBuf, nc).View.SubView(0, nc);
+        b.CopyFromCPU(new ReadOnlySpan<int>(bounds, 0, nb));
+        c.CopyFromCPU(new ReadOnlySpan<int>(coeffs, 0, nc));
         return (b, c);
     }
 
     private (ArrayView<int>, ArrayView<float>) UploadWeights(int[] bounds, int nb, float[] wts, int nw,
         ref MemoryBuffer1D<int, Stride1D.Dense>? bBuf, ref MemoryBuffer1D<float, Stride1D.Dense>? wBuf)
     {
-        var b = Grow(ref bBuf, nb).View.SubView(0, nb);
-        var w = Grow(ref wBuf, nw).View.SubView(0, nw);
-        b.CopyFromCPU(ref bounds[0], nb);
-        w.CopyFromCPU(ref wts[0], nw);
+        ArrayView<int> b = Grow(ref bBuf, nb).View.SubView(0, nb);
+        ArrayView<float> w = Grow(ref wBuf, nw).View.SubView(0, nw);
+        b.CopyFromCPU(new ReadOnlySpan<int>(bounds, 0, nb));
+        w.CopyFromCPU(new ReadOnlySpan<float>(wts, 0, nw));
         return (b, w);
     }
 
@@ -352,7 +355,7 @@ public sealed class IlgpuImageBackend : IDisposable
     private void DownloadBytes(ArrayView<byte> view, Span<byte> destination)
     {
         _acc.Synchronize();
-        view.SubView(0, destination.Length).CopyToCPU(ref MemoryMarshal.GetReference(destination), destination.Length);
+        view.SubView(0, destination.Length).CopyToCPU(destination);
     }
 
     /// <summary>Frees device buffers, the accelerator and the ILGPU context.</summary>
