@@ -36,7 +36,7 @@ public sealed class PromptEncoder
     {
         _config = config ?? throw new ArgumentNullException(nameof(config));
         _tokenizer = tokenizer ?? throw new ArgumentNullException(nameof(tokenizer));
-        _images = new ImagePreprocessor(ImagePreprocessorOptions.Default with
+        _images = new ImagePreprocessor(ImagePipelineOptions.Default with
         {
             SplitSize = config.VitImgSize,
             MaxSideLength = config.MaxImgSize,

@@ -1,4 +1,5 @@
 using NanoVlm.Engine.Runtime;
+using NanoVlm.Kernels;
 using NanoVlm.Loader.Images;
 using NanoVlm.Loader.Pipeline;
 using NanoVlm.Loader.Sources;
@@ -16,7 +17,7 @@ public sealed class PackTensorsTests : IDisposable
         LmMaxLength = 1024,
         MaxSampleLength = 1024,
         Workers = 1,
-        Images = ImagePreprocessorOptions.Default with { SplitSize = 32, MaxSideLength = 64 },
+        Images = ImagePipelineOptions.Default with { SplitSize = 32, MaxSideLength = 64 },
     };
 
     private readonly string _dir = Directory.CreateTempSubdirectory("nanovlm-pack-tensors-").FullName;

@@ -1,3 +1,4 @@
+using NanoVlm.Kernels;
 using NanoVlm.Loader.Images;
 using NanoVlm.Loader.Pipeline;
 using NanoVlm.Loader.Text;
@@ -81,7 +82,7 @@ public static class TrainingPresets
         ImageTokenLength = model.MpImageTokenLength,
         BatchSize = batchSize,
         Epochs = null,
-        Images = ImagePreprocessorOptions.Default with
+        Images = ImagePipelineOptions.Default with
         {
             SplitSize = model.VitImgSize,
             MaxSideLength = model.MaxImgSize,

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using NanoVlm.Kernels;
 using NanoVlm.Loader.Images;
 using NanoVlm.Loader.Pipeline;
 using NanoVlm.Packing;
@@ -95,7 +96,7 @@ public sealed class NanovlmConfig
     /// <summary>The loader options with this configuration's data-path fields applied: <c>lm_max_length</c>,
     /// <c>max_sample_length</c>, <c>max_images_per_example</c>, <c>max_images_per_knapsack</c>, <c>batch_size</c>,
     /// <c>mp_image_token_length</c>, the four <c>*_min_rating</c> and the image fields of
-    /// <see cref="ApplyTo(ImagePreprocessorOptions)"/>.</summary>
+    /// <see cref="ApplyTo(ImagePipelineOptions)"/>.</summary>
     /// <exception cref="ConfigFileException">A value of the wrong type.</exception>
     public DataLoaderOptions ApplyTo(DataLoaderOptions options)
     {
@@ -122,7 +123,7 @@ public sealed class NanovlmConfig
 
     /// <summary>The image options with <c>vit_img_size</c>, <c>max_img_size</c> and <c>resize_to_max_side_len</c> applied.</summary>
     /// <exception cref="ConfigFileException">A value of the wrong type.</exception>
-    public ImagePreprocessorOptions ApplyTo(ImagePreprocessorOptions options)
+    public ImagePipelineOptions ApplyTo(ImagePipelineOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
         return options with

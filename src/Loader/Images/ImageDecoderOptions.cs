@@ -6,7 +6,8 @@ namespace NanoVlm.Loader.Images;
 /// <remarks>
 /// The pixel limit has one source of truth for the whole image path: <see cref="ImagePipelineOptions.DefaultMaxPixels"/>
 /// (2 × Pillow's <c>MAX_IMAGE_PIXELS</c>, where Pillow raises <c>DecompressionBombError</c>). The decoder and the
-/// kernels share that default, and <see cref="ImagePreprocessorOptions.MaxPixels"/> sets both from one value.
+/// kernels share that default, and <see cref="ImagePreprocessor"/> sets its decoder's limit from
+/// <see cref="ImagePipelineOptions.MaxPixels"/>, so one value configures both.
 /// </remarks>
 public sealed record ImageDecoderOptions
 {

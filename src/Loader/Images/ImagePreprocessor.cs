@@ -19,16 +19,21 @@ namespace NanoVlm.Loader.Images;
 /// <see cref="InvalidOperationException"/> instead of corrupting output). Parallelism comes from running many
 /// instances on different images.</para>
 /// <para><b>Allocation.</b> The decoded RGB8 and the resized RGB8 live in buffers kept by the instance (grown on
-/// demand up to <see cref="ImagePreprocessorOptions.RetainedScratchBytes"/>), so the steady state allocates no
+/// demand, up to 64 MiB each), so the steady state allocates no
 /// pixel-sized memory; the kernels' own scratch comes from the shared array pool.</para>
 /// <para><b>Errors.</b> Every failure caused by the input (empty, unknown format, corrupt, truncated, unsupported,
-/// more than <see cref="ImagePreprocessorOptions.MaxPixels"/> pixels, an output too large for one span) is an
+/// more than <see cref="ImagePipelineOptions.MaxPixels"/> pixels, an output too large for one span) is an
 /// <see cref="ImageDecodeException"/> naming the input and the reason, raised before anything is written when the
 /// header already tells. A destination that is too small is a caller error (<see cref="ArgumentException"/>, checked
 /// from the header before decoding). After an exception the destination content is unspecified; never treat it as output.</para>
 /// </remarks>
 public sealed class ImagePreprocessor
 {
+    // Scratch buffers (decoded RGB8, resized RGB8) up to this size are kept and reused, so the steady state allocates no
+    // pixel buffers; a larger image gets a temporary one, so a single huge image does not pin hundreds of MB per worker.
+    // 64 MiB holds a 4032×3024 photo decoded (36.6 MB) and a 2048×2048 resize (12.6 MB).
+    private const long RetainedScratchBytes = 64L * 1024 * 1024;
+
     private readonly ImageDecoder _decoder;
     private readonly ImagePipelineOptions _pipeline;
     private readonly IlgpuImageBackend? _ilgpu;
@@ -37,25 +42,25 @@ public sealed class ImagePreprocessor
     private int _busy;
 
     /// <summary>Creates a preprocessor.</summary>
-    /// <param name="options">Parameters and the pixel limit; null for <see cref="ImagePreprocessorOptions.Default"/>.</param>
+    /// <param name="options">nanoVLM's image-path parameters and the one pixel limit that both the decoder and the kernels
+    /// enforce; null for <see cref="ImagePipelineOptions.Default"/>.</param>
     /// <param name="ilgpu">Run the kernels on this ILGPU backend (not owned, may be shared); null for the SIMD CPU path.</param>
     /// <exception cref="ArgumentOutOfRangeException">An option is out of range.</exception>
-    public ImagePreprocessor(ImagePreprocessorOptions? options = null, IlgpuImageBackend? ilgpu = null)
+    public ImagePreprocessor(ImagePipelineOptions? options = null, IlgpuImageBackend? ilgpu = null)
     {
-        Options = options ?? ImagePreprocessorOptions.Default;
-        Options.Validate();
-        _decoder = new ImageDecoder(Options.ToDecoderOptions());
-        _pipeline = Options.ToPipelineOptions();
+        _pipeline = options ?? ImagePipelineOptions.Default;
+        _pipeline.Validate();
+        _decoder = new ImageDecoder(new ImageDecoderOptions { MaxPixels = _pipeline.MaxPixels });
         _ilgpu = ilgpu;
     }
 
     /// <summary>The options (immutable).</summary>
-    public ImagePreprocessorOptions Options { get; }
+    public ImagePipelineOptions Options => _pipeline;
 
     /// <summary>The ILGPU backend in use, or null for the SIMD CPU path.</summary>
     public IlgpuImageBackend? IlgpuBackend => _ilgpu;
 
-    /// <summary>The decoder this preprocessor uses (its pixel limit is <see cref="ImagePreprocessorOptions.MaxPixels"/>).</summary>
+    /// <summary>The decoder this preprocessor uses (its pixel limit is <see cref="ImagePipelineOptions.MaxPixels"/>).</summary>
     public ImageDecoder Decoder => _decoder;
 
     /// <summary>
@@ -66,7 +71,7 @@ public sealed class ImagePreprocessor
     /// <param name="name">Name of the input for error messages, e.g. "shard-00001.parquet row 17 image 0".</param>
     /// <returns>The geometry; <see cref="ImageGeometry.OutputFloatCount"/> is the destination size that
     /// <see cref="Process(ReadOnlySpan{byte}, string, Span{float}, Span{byte})"/> needs.</returns>
-    /// <exception cref="ImageDecodeException">Bad header, more than <see cref="ImagePreprocessorOptions.MaxPixels"/>
+    /// <exception cref="ImageDecodeException">Bad header, more than <see cref="ImagePipelineOptions.MaxPixels"/>
     /// pixels, or an output that does not fit one span.</exception>
     public ImageGeometry Plan(ReadOnlySpan<byte> encoded, string name)
     {
@@ -230,7 +235,7 @@ public sealed class ImagePreprocessor
         int n = checked((int)bytes);
         if (kept.Length >= n) return kept.AsSpan(0, n);
         byte[] fresh = GC.AllocateUninitializedArray<byte>(n);
-        if (n <= Options.RetainedScratchBytes) kept = fresh;
+        if (n <= RetainedScratchBytes) kept = fresh;
         return fresh.AsSpan(0, n);
     }
 

@@ -1,3 +1,4 @@
+using NanoVlm.Kernels;
 using NanoVlm.Loader.Images;
 using NanoVlm.Loader.Text;
 using NanoVlm.Packing;
@@ -29,7 +30,7 @@ public sealed record DataLoaderOptions
     public int ImageTokenLength { get; init; } = ImageTokenString.DefaultImageTokenLength;
 
     /// <summary>Tile side and resize limits (nanoVLM <c>vit_img_size</c> 512, <c>max_img_size</c> 2048).</summary>
-    public ImagePreprocessorOptions Images { get; init; } = ImagePreprocessorOptions.Default;
+    public ImagePipelineOptions Images { get; init; } = ImagePipelineOptions.Default;
 
     /// <summary>Packed sequences per <see cref="Batch"/> (nanoVLM <c>batch_size</c>, 2).</summary>
     public int BatchSize { get; init; } = 2;

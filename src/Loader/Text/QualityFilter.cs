@@ -1,7 +1,7 @@
 namespace NanoVlm.Loader.Text;
 
 /// <summary>The verdict on one turn.</summary>
-public enum TurnVerdict
+internal enum TurnVerdict
 {
     /// <summary>Every present, non-null rating is at or above its minimum (or the list is absent / the entry null).</summary>
     Keep,
@@ -24,7 +24,7 @@ public enum TurnVerdict
 /// list or a null entry passes. A list shorter than <c>texts</c> ends the checks for that turn and keeps it
 /// (<see cref="TurnVerdict.KeepRatingListTooShort"/>), exactly as nanoVLM's exception handler does.
 /// </summary>
-public sealed class QualityFilter(QualityFilterOptions options)
+internal sealed class QualityFilter(QualityFilterOptions options)
 {
     /// <summary>The thresholds.</summary>
     public QualityFilterOptions Options { get; } = options ?? throw new ArgumentNullException(nameof(options));

@@ -16,7 +16,7 @@ namespace NanoVlm.Loader.Text;
 /// (TemplateProcessing, ByteLevel, Roberta/Bert, Sequence) are read; anything else is rejected with a
 /// <see cref="NotSupportedException"/> that names the component.
 /// </summary>
-public static class TokenizerJsonLoader
+internal static class TokenizerJsonLoader
 {
     /// <summary>GPT-2's pre-tokenizer regex (HF ByteLevel with <c>use_regex = true</c>).</summary>
     public const string Gpt2Pattern = @"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+";

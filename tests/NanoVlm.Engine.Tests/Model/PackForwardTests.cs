@@ -1,8 +1,9 @@
+using NanoVlm.Kernels;
 using NanoVlm.Loader.Images;
 using NanoVlm.Loader.Pipeline;
-using NanoVlm.SampleData;
 using NanoVlm.Loader.Sources;
 using NanoVlm.Loader.Text;
+using NanoVlm.SampleData;
 using static TorchSharp.torch;
 
 namespace NanoVlm.Engine.Tests.Model;
@@ -19,7 +20,7 @@ public sealed class PackForwardTests : IDisposable
         Workers = 1,
         BatchSize = 2,
         ImageTokenLength = 4,
-        Images = ImagePreprocessorOptions.Default with { SplitSize = 32, MaxSideLength = 96 },
+        Images = ImagePipelineOptions.Default with { SplitSize = 32, MaxSideLength = 96 },
     };
 
     private readonly string _dir = Directory.CreateTempSubdirectory("nanovlm-pack-forward-").FullName;

@@ -1,3 +1,4 @@
+using NanoVlm.Kernels;
 using NanoVlm.Loader.Configuration;
 using NanoVlm.Loader.Images;
 using NanoVlm.Loader.Pipeline;
@@ -66,8 +67,8 @@ public sealed class NanovlmConfigTests
             QualityFilter = new() { RelevanceMinRating = 2, ImageCorrespondenceMinRating = 3, VisualDependencyMinRating = 4, FormattingMinRating = 5 },
         }, o);
         Assert.Equal(new PackingOptions { SequenceLength = 1024, MaxImagesPerPack = 7 }, config.ApplyTo(new PackingOptions()));
-        Assert.Equal(ImagePreprocessorOptions.Default with { SplitSize = 256, MaxSideLength = 1024, ResizeToMaxSide = false },
-            config.ApplyTo(ImagePreprocessorOptions.Default));
+        Assert.Equal(ImagePipelineOptions.Default with { SplitSize = 256, MaxSideLength = 1024, ResizeToMaxSide = false },
+            config.ApplyTo(ImagePipelineOptions.Default));
     }
 
     [Theory]

@@ -8,18 +8,17 @@ public class ImagePreprocessorTests
 {
     private const string Name = "shard-00001.parquet row 17 image 0";
 
-    private static readonly ImagePreprocessorOptions Small = new() { SplitSize = 16, MaxSideLength = 48 };
+    private static readonly ImagePipelineOptions Small = new() { SplitSize = 16, MaxSideLength = 48 };
 
     public static TheoryData<string> RgbFixtures => DecodeFixture.Files(f => f.HasRgb);
 
     /// <summary>Reference composition: Pillow's decoded pixels (committed .rgb) through the kernel path.</summary>
-    private static (ImageGeometry G, float[] Tiles, byte[] Resized) Reference(DecodeFixture f, ImagePreprocessorOptions o)
+    private static (ImageGeometry G, float[] Tiles, byte[] Resized) Reference(DecodeFixture f, ImagePipelineOptions o)
     {
-        var opt = o.ToPipelineOptions();
-        var g = ImageTiler.Plan(f.Width, f.Height, opt);
+        var g = ImageTiler.Plan(f.Width, f.Height, o);
         var tiles = new float[g.OutputFloatCount];
         var resized = new byte[g.ResizedByteCount];
-        ImageTiler.Process(f.PillowRgb(), f.Width, f.Height, tiles, resized, opt);
+        ImageTiler.Process(f.PillowRgb(), f.Width, f.Height, tiles, resized, o);
         return (g, tiles, resized);
     }
 
@@ -68,7 +67,7 @@ public class ImagePreprocessorTests
         byte[] png = DecodeFixture.Get("png_rgb_37x23.png").Encoded();
         var p = new ImagePreprocessor(Small);
         var g = p.Plan(png.AsSpan(0, 40), Name); // header only, pixel data cut off
-        Assert.Equal(ImageTiler.Plan(37, 23, Small.ToPipelineOptions()), g);
+        Assert.Equal(ImageTiler.Plan(37, 23, Small), g);
         Assert.Equal(g, p.Plan(37, 23, Name));
         Assert.Equal(ImageDecodeFailure.Truncated, Assert.Throws<ImageDecodeException>(() => p.Process(png.AsSpan(0, 40), Name, new float[g.OutputFloatCount])).Reason);
     }
@@ -76,13 +75,10 @@ public class ImagePreprocessorTests
     [Fact]
     public void Pixel_limit_is_one_value_and_defaults_to_where_pillow_raises()
     {
-        Assert.Equal(2 * 89_478_485L, ImagePreprocessorOptions.Default.MaxPixels);
-        Assert.Equal(ImagePreprocessorOptions.Default.MaxPixels, ImagePipelineOptions.Default.MaxPixels);
-        Assert.Equal(ImagePreprocessorOptions.Default.MaxPixels, ImageDecoderOptions.Default.MaxPixels);
+        Assert.Equal(2 * 89_478_485L, ImagePipelineOptions.Default.MaxPixels);
+        Assert.Equal(ImagePipelineOptions.Default.MaxPixels, ImageDecoderOptions.Default.MaxPixels);
         Assert.Equal(ImagePipelineOptions.DefaultMaxPixels, ImageDecoderOptions.DefaultMaxPixels);
-        var o = new ImagePreprocessorOptions { MaxPixels = 1234 };
-        Assert.Equal(1234, o.ToDecoderOptions().MaxPixels);
-        Assert.Equal(1234, o.ToPipelineOptions().MaxPixels);
+        var o = new ImagePipelineOptions { MaxPixels = 1234 };
         Assert.Equal(1234, new ImagePreprocessor(o).Decoder.Options.MaxPixels);
 
         byte[] png = DecodeFixture.Get("png_rgb_37x23.png").Encoded();
@@ -93,7 +89,7 @@ public class ImagePreprocessorTests
         Assert.Contains(Name, e.Message);
         Assert.Equal(ImageDecodeFailure.TooLarge, Assert.Throws<ImageDecodeException>(() => strict.Plan(37, 23, Name)).Reason);
         new ImagePreprocessor(Small with { MaxPixels = 37 * 23 }).Process(png, Name, new float[1 << 16]);
-        Assert.Throws<ArgumentOutOfRangeException>(() => new ImagePreprocessor(new ImagePreprocessorOptions { MaxPixels = 0 }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new ImagePreprocessor(new ImagePipelineOptions { MaxPixels = 0 }));
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using NanoVlm.Kernels;
 using NanoVlm.Loader.Images;
 using NanoVlm.Loader.Pipeline;
 using NanoVlm.Loader.Sources;
@@ -59,7 +60,7 @@ public static class PipelineFixtures
         LmMaxLength = 512,
         MaxSampleLength = 512,
         ImageTokenLength = 8,
-        Images = new ImagePreprocessorOptions { SplitSize = 32, MaxSideLength = 64 },
+        Images = new ImagePipelineOptions { SplitSize = 32, MaxSideLength = 64 },
         WindowTokens = 2048,
         BatchSize = 2,
         Workers = 2,
