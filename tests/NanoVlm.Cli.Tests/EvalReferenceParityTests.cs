@@ -79,7 +79,7 @@ public sealed class EvalReferenceParityTests : IDisposable
         string outDir = Path.Combine(_root, "eval_results");
         var (code, stdout, stderr) = Invoke("eval", "--checkpoint", EvalReferenceFixture.Checkpoint, "--tasks", tasks, "--data-dir", _data,
             "--batch-size", BatchSize.ToString(System.Globalization.CultureInfo.InvariantCulture), "--tokenizer", "default", "--device", "cpu",
-            "--run-name", "parity", "--global-step", "1", "--out", outDir);
+            "--run-name", "parity", "--global-step", "1", "--out", outDir, "--log-samples");
         Assert.True(code == 0, stderr);
         var expected = names.SelectMany(t =>
             EvalResultFiles.ResultsOf(t, Results(EvalReferenceFixture.Expected.GetProperty("tasks").GetProperty(t)))).ToList();
@@ -88,5 +88,42 @@ public sealed class EvalReferenceParityTests : IDisposable
         Assert.Contains("written: " + part, stdout);
         // Not all zero: the fixture's gold answers partly are the model's own answers.
         Assert.Contains(expected, kv => kv.Value > 0);
+
+        // --log-samples: one line per document, task by task in document order, with the wrapper's prompt and answer.
+        string samplesPath = Path.ChangeExtension(part, null) + ".samples.jsonl";
+        Assert.Contains("samples: " + samplesPath, stdout);
+        var lines = File.ReadAllLines(samplesPath).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        var wantDocs = names.SelectMany(t => EvalReferenceFixture.Expected.GetProperty("tasks").GetProperty(t).GetProperty("docs").EnumerateArray()
+            .Select((d, i) => (Task: t, Index: i, Doc: d))).ToList();
+        Assert.Equal(wantDocs.Count, lines.Count);
+        for (int k = 0; k < lines.Count; k++)
+        {
+            var (t, i, want) = wantDocs[k];
+            var line = lines[k];
+            Assert.Equal(t, line.GetProperty("task").GetString());
+            Assert.Equal(i, line.GetProperty("index").GetInt32());
+            Assert.Contains($"row {i}", line.GetProperty("source").GetString());
+            Assert.Equal(want.GetProperty("context").GetString(), line.GetProperty("context").GetString());
+            Assert.Equal(want.GetProperty("prompt").GetString(), line.GetProperty("prompt").GetString());
+            Assert.Equal(want.GetProperty("generation").GetString(), line.GetProperty("prediction").GetString());
+        }
+        // Per-sample scores are the task's metrics over that document alone: DocVQA's first gold answer is the model's own.
+        var firstDoc = lines.First(l => l.GetProperty("task").GetString() == "docvqa_val");
+        Assert.Equal(1.0, firstDoc.GetProperty("scores").GetProperty("anls").GetDouble());
+        Assert.Equal(JsonValueKind.Array, firstDoc.GetProperty("references").ValueKind);
+        var mmmu = lines.Where(l => l.GetProperty("task").GetString() == "mmmu_val").ToList();
+        Assert.Equal("A", mmmu[0].GetProperty("references").GetString());
+        Assert.Equal(Results(EvalReferenceFixture.Expected.GetProperty("tasks").GetProperty("docvqa_val"))["anls"],
+            lines.Where(l => l.GetProperty("task").GetString() == "docvqa_val").Average(l => l.GetProperty("scores").GetProperty("anls").GetDouble()), 12);
+
+        // The merge takes the part and leaves the samples file alone.
+        var merge = Invoke("eval", "merge", "--run-name", "parity", "--global-step", "1", "--out", outDir);
+        Assert.True(merge.Code == 0, merge.Err);
+        Assert.False(File.Exists(part));
+        Assert.True(File.Exists(samplesPath));
+        var merged = Assert.Single(EvalResultFiles.ReadMerged(Path.Combine(outDir, "parity"), out var unreadable));
+        Assert.Empty(unreadable);
+        Assert.Equal(1, merged.Step);
+        Assert.Equal(expected, merged.Results);
     }
 }

@@ -86,16 +86,18 @@ def load_reference(args):
                 metrics=metrics, tasks=tasks, transformers=transformers, lmms_dir=os.path.abspath(args.lmms_eval))
 
 
-def make_checkpoint(R, ckpt_dir, seed):
-    """nanoVLM's model at a tiny size with the built-in tokenizer's vocabulary; weights re-drawn fan-in scaled
-    (nanoVLM's std-0.02 init makes a random model repeat one token whatever the input), saved by save_pretrained."""
+TINY = dict(vit_hidden_dim=32, vit_inter_dim=64, vit_patch_size=8, vit_img_size=32, vit_n_heads=2, vit_n_blocks=1,
+            lm_hidden_dim=32, lm_inter_dim=64, lm_n_heads=4, lm_n_kv_heads=2, lm_n_blocks=2, mp_pixel_shuffle_factor=2,
+            mp_image_token_length=4, max_img_size=64)
+
+
+def make_checkpoint(R, ckpt_dir, seed, dims=None):
+    """nanoVLM's model at a tiny size (or `dims`) with the built-in tokenizer's vocabulary; weights re-drawn fan-in
+    scaled (nanoVLM's std-0.02 init makes a random model repeat one token whatever the input), saved by save_pretrained."""
     torch = R["torch"]
     tok = R["transformers"].AutoTokenizer.from_pretrained(TOKENIZER_FILE)
-    cfg = R["config"].VLMConfig(
-        vit_hidden_dim=32, vit_inter_dim=64, vit_patch_size=8, vit_img_size=32, vit_n_heads=2, vit_n_blocks=1,
-        lm_hidden_dim=32, lm_inter_dim=64, lm_n_heads=4, lm_n_kv_heads=2, lm_n_blocks=2, lm_base_vocab_size=len(tok),
-        extra_token_amount=0, lm_vocab_size=len(tok), mp_pixel_shuffle_factor=2, mp_image_token_length=4, max_img_size=64,
-        lm_tokenizer=TOKENIZER_NAME, vlm_load_backbone_weights=False)
+    cfg = R["config"].VLMConfig(**(dims or TINY), lm_base_vocab_size=len(tok), extra_token_amount=0, lm_vocab_size=len(tok),
+                                lm_tokenizer=TOKENIZER_NAME, vlm_load_backbone_weights=False)
     torch.manual_seed(seed)
     with contextlib.redirect_stdout(sys.stderr):
         model = R["vlm"].VisionLanguageModel(cfg, load_backbone=False)
@@ -292,16 +294,21 @@ def b64(rows, layout):
     return out
 
 
+def prime_tokenizer(R):
+    """nanoVLM's get_tokenizer(cfg.lm_tokenizer) finds the built-in tokenizer under config.json's name."""
+    tok = R["transformers"].AutoTokenizer.from_pretrained(TOKENIZER_FILE, extra_special_tokens=R["config"].VLMConfig().vlm_extra_tokens,
+                                                          chat_template=R["config"].VLMConfig().lm_chat_template)
+    tok.pad_token = tok.eos_token
+    R["processors"].TOKENIZERS_CACHE[TOKENIZER_NAME] = tok
+
+
 def main():
     args = parse_args()
     R = load_reference(args)
     from eval_docs import LAYOUTS, documents
     ckpt = os.path.join(args.out, "ckpt")
     os.makedirs(ckpt, exist_ok=True)
-    tok = R["transformers"].AutoTokenizer.from_pretrained(TOKENIZER_FILE, extra_special_tokens=R["config"].VLMConfig().vlm_extra_tokens,
-                                                          chat_template=R["config"].VLMConfig().lm_chat_template)
-    tok.pad_token = tok.eos_token
-    R["processors"].TOKENIZERS_CACHE[TOKENIZER_NAME] = tok
+    prime_tokenizer(R)
     for attempt in range(args.max_attempts):
         seed = 7 + 1000 * attempt
         make_checkpoint(R, ckpt, seed)
