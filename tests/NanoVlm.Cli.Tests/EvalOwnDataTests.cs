@@ -3,6 +3,7 @@ using NanoVlm.Engine;
 using NanoVlm.Evaluation;
 using NanoVlm.Loader.Text;
 using NanoVlm.SampleData;
+using Parquet.Schema;
 using static NanoVlm.Cli.Tests.CliRunner;
 
 namespace NanoVlm.Cli.Tests;
@@ -59,6 +60,30 @@ public sealed class EvalOwnDataTests : IDisposable
         Assert.StartsWith("<|im_start|>user\n", prompt);
         Assert.EndsWith(rows[0].Text.Texts![0].User + "<|im_end|>\n<|im_start|>assistant\n", prompt);
         Assert.Equal(rows[0].Images.Count > 0, prompt.Contains("<|global_image|>", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void A_FineVision_row_without_a_first_turn_is_refused_naming_shard_row_and_column()
+    {
+        var schema = new ParquetSchema(
+            new ListField("images", new StructField("element", new DataField<byte[]>("bytes"), new DataField<string>("path"))),
+            new ListField("texts", new StructField("element", new DataField<string>("user"), new DataField<string>("assistant"))),
+            new DataField<string>("source"));
+        byte[] png = Convert.FromBase64String(EvalReferenceFixture.FirstImageBase64);
+        var image = new List<Dictionary<string, object>> { new() { ["bytes"] = png, ["path"] = "a.png" } };
+        var rows = new List<Dictionary<string, object>>
+        {
+            new() { ["images"] = image, ["texts"] = new List<Dictionary<string, object>> { new() { ["user"] = "What is it?", ["assistant"] = "a cat" } }, ["source"] = "s" },
+            new() { ["images"] = image, ["texts"] = new List<Dictionary<string, object>>(), ["source"] = "s" },
+        };
+        string file = Path.Combine(_root, "fv", "bad.parquet");
+        EvalTestData.Write(file, schema, rows);
+        var (code, _, stderr) = Invoke(Args(file, "--metric", "exact_match"));
+        Assert.Equal(2, code);
+        Assert.Contains("bad.parquet row 1: column 'texts'", stderr);
+        // The first row alone is a valid set.
+        var (ok, _, err) = Invoke(Args(file, "--metric", "exact_match", "--limit", "1", "--max-new-tokens", "2"));
+        Assert.True(ok == 0, err);
     }
 
     [Fact]

@@ -17,6 +17,9 @@ internal static class EvalReferenceFixture
 
     private static JsonElement Docs { get; } = JsonDocument.Parse(File.ReadAllText(Fixtures.Path("eval_e2e", "docs.json"))).RootElement;
 
+    /// <summary>The first document's image (base64 PNG).</summary>
+    public static string FirstImageBase64 => Docs.GetProperty("docvqa_val").GetProperty("rows")[0].GetProperty("image").GetProperty("bytes").GetString()!;
+
     /// <summary>The tasks, in the fixture's order.</summary>
     public static IReadOnlyList<string> Tasks { get; } = [.. Docs.EnumerateObject().Select(p => p.Name)];
 
