@@ -338,7 +338,7 @@ def main():
         gens = [p["generation"] for p in run["per_doc"]]
         expected["tasks"][task] = {"split": run["split"], "max_new_tokens": run["max_new_tokens"], "order": run["order"],
                                    "chunks": run["chunks"], "docs": run["per_doc"],
-                                   "results": score(R, task, list.__iter__(run["docs"]) and list(run["docs"]), gens)}
+                                   "results": score(R, task, list(run["docs"]), gens)}
         print(f"{task}: {json.dumps(expected['tasks'][task]['results'])}")
     with open(os.path.join(args.out, "docs.json"), "w", encoding="ascii") as f:
         json.dump({t: {"layout": LAYOUTS[t], "rows": b64(rows, LAYOUTS[t])} for t, rows in docs.items()}, f, indent=1)
