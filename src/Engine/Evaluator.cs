@@ -66,14 +66,49 @@ public sealed class Evaluator
     /// <exception cref="InvalidDataException">A column is missing or malformed (names the document's source and column).</exception>
     public EncodedPrompt EncodePrompt(EvalTask task, EvalDocument doc)
     {
+        var (text, encoded) = BuildPrompt(task, doc);
+        return new EncodedPrompt(_tokenizer.EncodeToIds(text, addSpecialTokens: true), encoded.Tiles, encoded.TileCount);
+    }
+
+    /// <summary>The prompt text of <see cref="EncodePrompt"/> (image placeholder strings included), e.g. for a sample log.</summary>
+    /// <param name="task">The task.</param>
+    /// <param name="doc">The document.</param>
+    /// <exception cref="InvalidDataException">A column is missing or malformed.</exception>
+    public string PromptText(EvalTask task, EvalDocument doc)
+    {
+        ArgumentNullException.ThrowIfNull(task);
+        ArgumentNullException.ThrowIfNull(doc);
+        return BuildPrompt(task, doc).Text;
+    }
+
+    /// <summary>The prompt text <see cref="GenerateAnswers"/> feeds the model for a question of one's own data.</summary>
+    /// <param name="name">The name given to <see cref="GenerateAnswers"/>.</param>
+    /// <param name="question">The question.</param>
+    public string PromptText(string name, EvalQuestion question)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        ArgumentNullException.ThrowIfNull(question);
+        return BuildPrompt(name, question).Text;
+    }
+
+    private (string Text, EncodedImages Images) BuildPrompt(EvalTask task, EvalDocument doc)
+    {
         ArgumentNullException.ThrowIfNull(task);
         ArgumentNullException.ThrowIfNull(doc);
         var images = task.ImageColumns(doc).Select(c => (EvalDatasets.ImageBytes(doc, c), $"{doc.Source} column '{c}'")).ToList();
         var encoded = _encoder.EncodeImages(images);
-        var strings = encoded.Grids.Select(g => ImageTokenString.Build([g], _config.MpImageTokenLength)).ToList();
-        int[] ids = _tokenizer.EncodeToIds(task.Prompt(doc, strings), addSpecialTokens: true);
-        return new EncodedPrompt(ids, encoded.Tiles, encoded.TileCount);
+        return (task.Prompt(doc, ImageStrings(encoded)), encoded);
     }
+
+    private (string Text, EncodedImages Images) BuildPrompt(string name, EvalQuestion question)
+    {
+        var encoded = _encoder.EncodeImages(question.Images);
+        return (NanoVlmPrompt.Build(name, question.Question, ImageStrings(encoded)), encoded);
+    }
+
+    // One string per image, each over that image's grid alone (the wrapper calls get_image_string per image).
+    private List<string> ImageStrings(EncodedImages encoded) =>
+        encoded.Grids.Select(g => ImageTokenString.Build([g], _config.MpImageTokenLength)).ToList();
 
     /// <summary>
     /// lmms-eval's <c>Collator</c> order for the wrapper's key <c>(-len(tokenizer.encode(context)), context)</c>:
@@ -127,10 +162,8 @@ public sealed class Evaluator
         ArgumentOutOfRangeException.ThrowIfLessThan(maxNewTokens, 0);
         return GenerateInOrder(name, questions.Select(q => q.Question).ToList(), i =>
         {
-            var encoded = _encoder.EncodeImages(questions[i].Images);
-            var strings = encoded.Grids.Select(g => ImageTokenString.Build([g], _config.MpImageTokenLength)).ToList();
-            int[] ids = _tokenizer.EncodeToIds(NanoVlmPrompt.Build(name, questions[i].Question, strings), addSpecialTokens: true);
-            return new EncodedPrompt(ids, encoded.Tiles, encoded.TileCount);
+            var (text, encoded) = BuildPrompt(name, questions[i]);
+            return new EncodedPrompt(_tokenizer.EncodeToIds(text, addSpecialTokens: true), encoded.Tiles, encoded.TileCount);
         }, maxNewTokens, batchSize, progress, cancellationToken);
     }
 

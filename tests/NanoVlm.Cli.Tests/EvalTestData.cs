@@ -81,6 +81,7 @@ internal static class EvalTestData
         byte[] b => (ReadOnlyMemory<byte>?)b,
         List<string> list => list.Select(s => (ReadOnlyMemory<char>?)s.AsMemory()).ToList(),
         Dictionary<string, object> d => d.ToDictionary(kv => kv.Key, kv => ToParquetNet(kv.Value)),
+        List<Dictionary<string, object>> structs => structs.Select(d => (IDictionary<string, object?>)d.ToDictionary(kv => kv.Key, kv => ToParquetNet(kv.Value))).ToList(),
         _ => value,
     };
 }

@@ -39,17 +39,23 @@ internal static partial class EvalCommand
         };
         var device = new Option<string>("--device") { Description = "auto, cpu, cuda or cuda:N.", DefaultValueFactory = _ => "auto" };
         var json = new Option<bool>("--json") { Description = "Print one JSON object {part, global_step, run_name, results, tasks} instead of the table." };
-        var data = new Option<FileInfo?>("--data")
+        var data = new Option<string?>("--data")
         {
             Description = "Own data instead of --tasks/--data-dir: JSONL, one {\"image\": path or data:…;base64,…, \"question\": …, \"answers\": […]} per line " +
-                "(\"images\": […] for several, \"answer\": … for one reference; paths relative to the file). Results are named after the file.",
+                "(\"images\": […] for several, \"answer\": … for one reference; paths relative to the file); or FineVision-layout parquet " +
+                "(a .parquet file, a folder of shards or a glob): each row's first user turn is the question, its assistant answer the reference. " +
+                "Results are named after the file.",
         };
         var metric = new Option<string>("--metric") { Description = $"Metric for --data: {string.Join(", ", CustomEvalSet.Metrics)}.", DefaultValueFactory = _ => "anls" };
+        var logSamples = new Option<bool>("--log-samples")
+        {
+            Description = "Also write every document's context, prompt, prediction, references and scores as JSONL beside the result part ({part}.samples.jsonl).",
+        };
         var maxNew = new Option<int>("--max-new-tokens") { Description = "Tokens to generate per answer, for --data (benchmarks use their own).", DefaultValueFactory = _ => 32 };
 
         var command = new Command("eval", "Evaluate a checkpoint on lmms-eval benchmarks as nanoVLM's evaluation does (greedy, scores as lmms-eval).")
         {
-            checkpoint, tasks, dataDir, limit, batchSize, runName, globalStep, outDir, tokenizer, device, json, data, metric, maxNew,
+            checkpoint, tasks, dataDir, limit, batchSize, runName, globalStep, outDir, tokenizer, device, json, data, metric, maxNew, logSamples,
         };
         command.Subcommands.Add(EvalMergeCommand.Create());
         command.SetAction(parse =>
@@ -65,7 +71,7 @@ internal static partial class EvalCommand
                 if (max is < 1) throw new ArgumentException($"--limit must be at least 1, got {max}");
                 var own = parse.GetValue(data);
                 string taskList;
-                Func<Evaluator, Action<EvalChunkProgress>, List<(EvalTaskOutcome Outcome, int Documents)>> evaluate;
+                Func<Evaluator, Action<EvalChunkProgress>, List<TaskRun>> evaluate;
                 if (own is not null)
                 {
                     if (parse.GetValue(tasks) is not null || parse.GetValue(dataDir) is not null)
@@ -75,15 +81,16 @@ internal static partial class EvalCommand
                         throw new ArgumentException($"unknown --metric '{metricName}'; known: {string.Join(", ", CustomEvalSet.Metrics)}");
                     int maxNewTokens = parse.GetValue(maxNew);
                     if (maxNewTokens < 1) throw new ArgumentException($"--max-new-tokens must be at least 1, got {maxNewTokens}");
-                    var (questions, references) = CustomEvalSet.Read(own.FullName, max);
-                    taskList = Path.GetFileNameWithoutExtension(own.Name);
+                    var (questions, references, sources) = ReadOwn(own, max);
+                    taskList = OwnName(own);
                     string name = taskList;
                     evaluate = (evaluator, report) =>
                     {
                         var clock = System.Diagnostics.Stopwatch.StartNew();
                         var answers = evaluator.GenerateAnswers(name, questions, maxNewTokens, batch, report);
                         var outcome = new EvalTaskOutcome(name, answers, CustomEvalSet.Score(metricName, answers, references), clock.Elapsed);
-                        return [(outcome, questions.Count)];
+                        return [new TaskRun(outcome, questions.Count,
+                            () => EvalSampleLog.ForQuestions(evaluator, name, metricName, sources, questions, references, answers))];
                     };
                 }
                 else
@@ -99,7 +106,8 @@ internal static partial class EvalCommand
                     evaluate = (evaluator, report) => selected.Select(task =>
                     {
                         var docs = EvalDatasets.ReadParquet(task.Name, sources[task.Name], max).ToList();
-                        return (evaluator.Run(task, docs, batch, report), docs.Count);
+                        var outcome = evaluator.Run(task, docs, batch, report);
+                        return new TaskRun(outcome, docs.Count, () => EvalSampleLog.ForTask(evaluator, task, docs, outcome.Generations));
                     }).ToList();
                 }
 
@@ -108,12 +116,21 @@ internal static partial class EvalCommand
                 var tok = CheckpointTokenizer.Load(dir, cfg, parse.GetValue(tokenizer));
                 var dev = TorchRuntime.SelectDevice(parse.GetValue(device));
                 using var model = Checkpoint.Load(dir, tok.ImageTokenId, dev);
-                var outcomes = evaluate(new Evaluator(model, cfg, tok), p => stderr.WriteLine(
-                    $"[{p.Task}] chunk {p.Chunk}/{p.Chunks}: {p.Done}/{p.Total} documents, {p.Elapsed.TotalSeconds:F1} s"));
+                bool asJson = parse.GetValue(json);
+                bool live = !asJson && !Console.IsErrorRedirected && stderr == Console.Error && Spectre.Console.AnsiConsole.Profile.Capabilities.Interactive;
+                List<TaskRun> outcomes;
+                using (var progress = new EvalProgress(stderr, live))
+                    outcomes = evaluate(new Evaluator(model, cfg, tok), progress.OnChunk);
                 var results = outcomes.SelectMany(o => EvalResultFiles.ResultsOf(o.Outcome.Task, o.Outcome.Metrics)).ToList();
                 string part = EvalResultFiles.WritePart(parse.GetValue(outDir)!.FullName, run, step, taskList, results);
-                if (parse.GetValue(json)) stdout.WriteLine(Json(part, run, step, results, outcomes));
-                else WriteTable(stdout, outcomes, part);
+                string? samples = null;
+                if (parse.GetValue(logSamples))
+                {
+                    samples = EvalSampleLog.PathFor(part);
+                    EvalSampleLog.Write(samples, outcomes.SelectMany(o => o.Samples()));
+                }
+                if (asJson) stdout.WriteLine(Json(part, samples, run, step, results, outcomes));
+                else WriteTable(stdout, outcomes, part, samples);
                 return 0;
             }
             catch (Exception e) when (e is ArgumentException or IOException or InvalidDataException or InvalidOperationException or NotSupportedException or NanoVlm.Loader.Images.ImageDecodeException)
@@ -152,24 +169,38 @@ internal static partial class EvalCommand
     [GeneratedRegex(@"^step_(\d+)$", RegexOptions.CultureInvariant)]
     private static partial Regex StepFolder();
 
-    private static void WriteTable(TextWriter stdout, List<(EvalTaskOutcome Outcome, int Documents)> outcomes, string part)
+    /// <summary>One task's outcome, its document count, and its per-document log (built only for --log-samples).</summary>
+    private sealed record TaskRun(EvalTaskOutcome Outcome, int Documents, Func<IEnumerable<EvalSample>> Samples);
+
+    private static string OwnName(string path) =>
+        Path.GetFileNameWithoutExtension(Path.TrimEndingDirectorySeparator(path).Replace('*', '_'));
+
+    private static (List<EvalQuestion>, List<IReadOnlyList<string>>, List<string>) ReadOwn(string path, int? limit)
+    {
+        if (FineVisionEvalSet.Accepts(path)) return FineVisionEvalSet.Read(path, limit);
+        var (questions, references) = CustomEvalSet.Read(path, limit);
+        return (questions, references, [.. questions.Select((_, i) => $"{path} row {i}")]);
+    }
+
+    private static void WriteTable(TextWriter stdout, List<TaskRun> outcomes, string part, string? samples)
     {
         var rows = outcomes.SelectMany(o => o.Outcome.Metrics.Select(kv => (o.Outcome.Task, Metric: kv.Key,
             Value: kv.Value.ToString("0.0000", CultureInfo.InvariantCulture)))).ToList();
         int w1 = Math.Max(4, rows.Max(r => r.Task.Length)), w2 = Math.Max(6, rows.Max(r => r.Metric.Length));
         stdout.WriteLine($"{"task".PadRight(w1)}  {"metric".PadRight(w2)}  value");
         foreach (var r in rows) stdout.WriteLine($"{r.Task.PadRight(w1)}  {r.Metric.PadRight(w2)}  {r.Value}");
-        foreach (var (o, n) in outcomes) stdout.WriteLine($"({o.Task}: {n} documents in {o.Elapsed.TotalSeconds:F1} s)");
+        foreach (var (o, n, _) in outcomes) stdout.WriteLine($"({o.Task}: {n} documents in {o.Elapsed.TotalSeconds:F1} s)");
         stdout.WriteLine($"written: {part}");
+        if (samples is not null) stdout.WriteLine($"samples: {samples}");
     }
 
     private static readonly JsonSerializerOptions JsonOptions = new() { NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals };
 
-    private static string Json(string part, string run, long step, List<KeyValuePair<string, double>> results, List<(EvalTaskOutcome Outcome, int Documents)> outcomes)
+    private static string Json(string part, string? samples, string run, long step, List<KeyValuePair<string, double>> results, List<TaskRun> outcomes)
     {
         var merged = new Dictionary<string, double>();
         foreach (var kv in results) merged[kv.Key] = kv.Value;
         var perTask = outcomes.ToDictionary(o => o.Outcome.Task, o => new { documents = o.Documents, seconds = Math.Round(o.Outcome.Elapsed.TotalSeconds, 3) });
-        return JsonSerializer.Serialize(new { part, run_name = run, global_step = step, results = merged, tasks = perTask }, JsonOptions);
+        return JsonSerializer.Serialize(new { part, samples, run_name = run, global_step = step, results = merged, tasks = perTask }, JsonOptions);
     }
 }

@@ -6,6 +6,8 @@
 #   tokenizer.image_token, .global_image_token, .r{i}c{j}  (the extra special tokens)         (datasets, processors)
 #   tokenizer.apply_chat_template(messages, tokenize=False|True, add_special_tokens=False, return_dict=)
 #   tokenizer.encode(text)                                                                   (datasets._get_prefix_len)
+#   tokenizer(prompts, return_tensors="pt", padding="longest", padding_side="left", ...)     (eval/lmms_eval_wrapper.py)
+#   tokenizer.batch_decode(ids, skip_special_tokens=True)                                     (eval/lmms_eval_wrapper.py)
 # The ChatML markers and the 66 extra tokens are user-defined pieces of the SentencePiece model, so they are
 # encoded atomically wherever they occur, as HF does for special tokens. No BOS/EOS is ever added (SmolLM2's HF
 # tokenizer adds none either). EOS = <|im_end|> (as SmolLM2-Instruct's, and as VlmTokenizer.LoadDefault()).
@@ -38,6 +40,13 @@ class SentencePieceChatTokenizer:
     def pad_token_id(self):
         return None if self.pad_token is None else self.sp.piece_to_id(self.pad_token)
 
+    def __getattr__(self, name):
+        # HF: each extra special token's id as <attr>_id (tokenizer.image_token_id, read by the model code).
+        extra = self.__dict__.get("extra_special_tokens", {})
+        if name.endswith("_id") and name[:-3] in extra:
+            return self.sp.piece_to_id(extra[name[:-3]])
+        raise AttributeError(name)
+
     def __len__(self):
         return self.sp.get_piece_size()
 
@@ -48,8 +57,44 @@ class SentencePieceChatTokenizer:
     def decode(self, ids):
         return self.sp.decode(list(ids))
 
+    @property
+    def all_special_ids(self):
+        # HF: bos/eos/unk/pad plus the additional special tokens; here the control pieces (<s>, </s>), <unk>, the
+        # ChatML markers and the extra tokens (all user-defined pieces of the model), and EOS.
+        ids = {self.sp.unk_id(), self.eos_token_id}
+        ids.update(i for i in range(self.sp.get_piece_size()) if self.sp.is_control(i))
+        ids.update(self.sp.piece_to_id(t) for t in ("<|im_start|>", "<|im_end|>"))
+        ids.update(self.sp.piece_to_id(t) for t in self.extra_special_tokens.values())
+        return sorted(ids)
+
+    def batch_decode(self, sequences, skip_special_tokens=False):
+        skip = set(self.all_special_ids) if skip_special_tokens else set()
+        return [self.sp.decode([int(i) for i in row if int(i) not in skip]) for row in sequences]
+
+    def __call__(self, texts, return_tensors=None, padding="longest", padding_side="right", truncation=False,
+                 max_length=None):
+        # HF's batch call: each text encoded (no BOS/EOS here), cut to max_length when truncating, padded to the
+        # longest with pad_token_id on the requested side, attention_mask 0 on the pads.
+        import torch
+        rows = [self.encode(t) for t in texts]
+        if truncation and max_length is not None:
+            rows = [r[:max_length] for r in rows]
+        width = max(len(r) for r in rows)
+        pad = self.pad_token_id
+        ids, mask = [], []
+        for r in rows:
+            fill = width - len(r)
+            ids.append([pad] * fill + r if padding_side == "left" else r + [pad] * fill)
+            mask.append([0] * fill + [1] * len(r) if padding_side == "left" else [1] * len(r) + [0] * fill)
+        if return_tensors != "pt":
+            return {"input_ids": ids, "attention_mask": mask}
+        return {"input_ids": torch.tensor(ids, dtype=torch.long), "attention_mask": torch.tensor(mask, dtype=torch.long)}
+
     def apply_chat_template(self, conversation, tokenize=True, add_special_tokens=False, return_dict=False,
                             add_generation_prompt=False, **kwargs):
+        if conversation and isinstance(conversation[0], (list, tuple)):  # HF: a batch of conversations -> a list
+            return [self.apply_chat_template(c, tokenize=tokenize, add_special_tokens=add_special_tokens, return_dict=return_dict,
+                                             add_generation_prompt=add_generation_prompt) for c in conversation]
         rendered = "".join("<|im_start|>" + m["role"] + "\n" + m["content"] + "<|im_end|>" + "\n" for m in conversation)
         if add_generation_prompt:
             rendered += "<|im_start|>assistant\n"
