@@ -19,9 +19,10 @@ public enum AttentionMode
 
 /// <summary>
 /// A micro-batch of packed sequences from the loader as model inputs on one device: <c>[B, L]</c> int64 ids, labels,
-/// attention mask, per-sample positions and sample index of every token, and the packs' tiles. The tiles are not
-/// concatenated: each pack's tile tensor goes to the device as it is (on the CPU it stays a view of the pinned slab),
-/// and the vision encoder runs per pack.
+/// attention mask, per-sample positions and sample index of every token, and the packs' float32 tiles. The tiles are
+/// not concatenated: each pack's tiles go to the device as the slab carries them (uint8 grid tiles divided by 255
+/// there, see <see cref="PackTensors.TilesOn"/>; float32 slabs on the CPU stay a view of the pinned slab), and the
+/// vision encoder runs per pack.
 /// </summary>
 public sealed class PackBatch : IDisposable
 {
@@ -83,7 +84,7 @@ public sealed class PackBatch : IDisposable
             var index = torch.arange(views.InputIds.shape[0], dtype: ScalarType.Int32, device: device);
             segments[i] = index.unsqueeze(1).ge(ends.unsqueeze(0)).sum(1);
             if (packs[i].TileCount > 0)
-                tiles.Add(views.Tiles.to(device, non_blocking: true).DetachFromDisposeScope());
+                tiles.Add(views.TilesOn(device).DetachFromDisposeScope());
         }
         return new PackBatch(
             torch.stack(ids).to(ScalarType.Int64).DetachFromDisposeScope(),

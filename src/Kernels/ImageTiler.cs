@@ -49,6 +49,41 @@ public static class ImageTiler
         return g;
     }
 
+    /// <summary>
+    /// The split-format variant: the global tile (when the grid is not 1×1) as float32 into <paramref name="globalTile"/>
+    /// (3·S·S floats, exactly <see cref="Process(ReadOnlySpan{byte}, int, int, Span{float}, ImagePipelineOptions?)"/>'s
+    /// first tile) and the n_h·n_w grid tiles as bytes into <paramref name="tiles"/> ([n_h·n_w, 3, S, S] uint8, see
+    /// <see cref="TileWriter.WriteTilesUInt8"/>). The global tile is a float resize of the float image, not a byte
+    /// image, so only the grid tiles can travel as bytes without changing a value.
+    /// </summary>
+    /// <exception cref="ImageSizeException">Bad or too large size; nothing is written.</exception>
+    /// <exception cref="ArgumentException">A span is too short; nothing is written.</exception>
+    public static ImageGeometry ProcessUInt8(ReadOnlySpan<byte> rgb, int width, int height, Span<float> globalTile, Span<byte> tiles, ImagePipelineOptions? options = null)
+    {
+        var g = DynamicResize.Compute(width, height, options);
+        if (rgb.Length < 3L * width * height)
+            throw new ArgumentException($"Source span has {rgb.Length} bytes, a {width}x{height} RGB8 image needs {3L * width * height}", "rgb");
+        int tw = g.TargetWidth, th = g.TargetHeight, s = g.SplitSize, tile = (int)g.TileFloatCount;
+        if (g.Grid.HasGlobalTile && globalTile.Length < tile)
+            throw new ArgumentException($"Global tile has {globalTile.Length} elements, [3,{s},{s}] needs {tile}", nameof(globalTile));
+        if (tiles.Length < g.ResizedByteCount)
+            throw new ArgumentException($"Tiles have {tiles.Length} bytes, the grid [{g.Grid.TileCount},3,{s},{s}] needs {g.ResizedByteCount}", nameof(tiles));
+        byte[] rented = ArrayPool<byte>.Shared.Rent((int)g.ResizedByteCount);
+        try
+        {
+            var resized = rented.AsSpan(0, (int)g.ResizedByteCount);
+            BicubicResizer.Resize(rgb, width, height, resized, tw, th);
+            if (g.Grid.HasGlobalTile)
+                GlobalTileResizer.Resize(resized, tw, th, s, globalTile[..tile], (options ?? ImagePipelineOptions.Default).GlobalAccumulation);
+            TileWriter.WriteTilesUInt8(resized, tw, th, s, tiles[..(int)g.ResizedByteCount]);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(rented);
+        }
+        return g;
+    }
+
     /// <summary>bfloat16 output variant (bits in <paramref name="destination"/>); values are the float path's rounded to nearest even.</summary>
     public static ImageGeometry ProcessBFloat16(ReadOnlySpan<byte> rgb, int width, int height, Span<ushort> destination, ImagePipelineOptions? options = null)
     {

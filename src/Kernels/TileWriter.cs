@@ -73,6 +73,38 @@ public static class TileWriter
         }
     }
 
+    /// <summary>
+    /// The split without ToTensor's division: the n_h·n_w tiles of <paramref name="resized"/> as bytes, CHW per tile
+    /// ([n_h·n_w, 3, S, S] uint8, 3·W·H bytes), so that a consumer can do <c>byte / 255f</c> where the tiles are used
+    /// (a quarter of the float32 bytes to move). <see cref="ToFloat"/> of every byte gives exactly <see cref="WriteTiles(ReadOnlySpan{byte}, int, int, int, Span{float})"/>'s floats.
+    /// </summary>
+    public static unsafe void WriteTilesUInt8(ReadOnlySpan<byte> resized, int width, int height, int split, Span<byte> destination)
+    {
+        Check(resized.Length, width, height, split, destination.Length);
+        int nh = height / split, nw = width / split;
+        long plane = (long)split * split;
+        fixed (byte* ps = resized)
+        fixed (byte* pd = destination)
+        {
+            for (int r = 0; r < nh; r++)
+                for (int c = 0; c < nw; c++)
+                {
+                    byte* tile = pd + (long)(r * nw + c) * 3 * plane;
+                    for (int y = 0; y < split; y++)
+                    {
+                        byte* s = ps + ((long)(r * split + y) * width + (long)c * split) * 3;
+                        byte* dr = tile + (long)y * split, dg = dr + plane, db = dg + plane;
+                        for (int x = 0; x < split; x++)
+                        {
+                            dr[x] = s[3 * x];
+                            dg[x] = s[3 * x + 1];
+                            db[x] = s[3 * x + 2];
+                        }
+                    }
+                }
+        }
+    }
+
     /// <summary>Same as <see cref="WriteTiles(ReadOnlySpan{byte}, int, int, int, Span{float})"/> with bfloat16 bits as output.</summary>
     public static unsafe void WriteTilesBFloat16(ReadOnlySpan<byte> resized, int width, int height, int split, Span<ushort> destination)
     {

@@ -176,6 +176,40 @@ public class ImagePathTests
     }
 
     [Theory]
+    [InlineData(50, 21)]
+    [InlineData(20, 30)]
+    [InlineData(64, 64)]
+    [InlineData(16, 16)]
+    public void UInt8_path_divided_by_255_equals_the_float_path(int w, int h)
+    {
+        var opt = new ImagePipelineOptions { SplitSize = 32, MaxSideLength = 64 };
+        var src = TestImages.Generate("photo", w, h, 7);
+        var g = ImageTiler.Plan(w, h, opt);
+        var f = new float[g.OutputFloatCount];
+        ImageTiler.Process(src, w, h, f, opt);
+        int tile = (int)g.TileFloatCount;
+        var global = new float[tile];
+        var bytes = new byte[g.ResizedByteCount];
+        ImageTiler.ProcessUInt8(src, w, h, global, bytes, opt);
+        int offset = g.Grid.HasGlobalTile ? tile : 0;
+        if (g.Grid.HasGlobalTile) Assert.Equal(f[..tile], global);
+        Assert.Equal(f.Length - offset, bytes.Length);
+        for (int i = 0; i < bytes.Length; i++)
+            Assert.Equal(BitConverter.SingleToUInt32Bits(f[offset + i]), BitConverter.SingleToUInt32Bits(TileWriter.ToFloat(bytes[i])));
+    }
+
+    [Fact]
+    public void UInt8_path_rejects_short_spans()
+    {
+        var opt = new ImagePipelineOptions { SplitSize = 32, MaxSideLength = 64 };
+        var src = TestImages.Generate("photo", 50, 21, 7);
+        var e = Assert.Throws<ArgumentException>(() => ImageTiler.ProcessUInt8(src, 50, 21, new float[10], new byte[3 * 64 * 32], opt));
+        Assert.Equal("globalTile", e.ParamName);
+        e = Assert.Throws<ArgumentException>(() => ImageTiler.ProcessUInt8(src, 50, 21, new float[3 * 32 * 32], new byte[100], opt));
+        Assert.Equal("tiles", e.ParamName);
+    }
+
+    [Theory]
     [InlineData(100, 70, 21, GlobalTileAccumulation.TorchAvx2)]
     [InlineData(100, 70, 21, GlobalTileAccumulation.Sequential)]
     [InlineData(333, 41, 19, GlobalTileAccumulation.TorchAvx2)]

@@ -175,6 +175,42 @@ public sealed class ImagePreprocessor
     }
 
     /// <summary>
+    /// As <see cref="Process(ReadOnlySpan{byte}, string, Span{float})"/> in the split format of the loader's slab: the
+    /// global tile (when the grid is not 1×1) as float32 into <paramref name="globalTile"/> and the grid tiles as bytes
+    /// into <paramref name="tiles"/> ([n_h·n_w, 3, S, S] uint8; <c>byte / 255f</c> gives the float path's values
+    /// exactly). Always runs the SIMD CPU path, also when an <see cref="IlgpuBackend"/> is set.
+    /// </summary>
+    /// <param name="encoded">The encoded image.</param>
+    /// <param name="name">Name of the input for error messages.</param>
+    /// <param name="globalTile">At least <see cref="ImageGeometry.TileFloatCount"/> floats when the grid is not 1×1 (else unused).</param>
+    /// <param name="tiles">At least <see cref="ImageGeometry.ResizedByteCount"/> bytes.</param>
+    /// <returns>The geometry of the image.</returns>
+    /// <exception cref="ImageDecodeException">The input is bad or too large.</exception>
+    /// <exception cref="ArgumentException">A destination is too small (nothing decoded or written).</exception>
+    /// <exception cref="InvalidOperationException">Called concurrently on the same instance.</exception>
+    public ImageGeometry ProcessUInt8(ReadOnlySpan<byte> encoded, string name, Span<float> globalTile, Span<byte> tiles)
+    {
+        Enter();
+        try
+        {
+            ImageHeader header = _decoder.ProbeChecked(encoded, name);
+            ImageGeometry g = Plan(header.Width, header.Height, name);
+            if (g.Grid.HasGlobalTile && globalTile.Length < g.TileFloatCount)
+                throw new ArgumentException($"Global tile has {globalTile.Length} floats, [3,{g.SplitSize},{g.SplitSize}] needs {g.TileFloatCount}", nameof(globalTile));
+            if (tiles.Length < g.ResizedByteCount)
+                throw new ArgumentException($"Tiles have {tiles.Length} bytes, the grid [{g.Grid.TileCount},3,{g.SplitSize},{g.SplitSize}] needs {g.ResizedByteCount}", nameof(tiles));
+            Span<byte> rgb = Scratch(ref _rgb, header.Rgb8ByteCount);
+            _decoder.DecodeRgb8(encoded, rgb, name);
+            ImageTiler.ProcessUInt8(rgb, g.SourceWidth, g.SourceHeight, globalTile, tiles, _pipeline);
+            return g;
+        }
+        finally
+        {
+            Volatile.Write(ref _busy, 0);
+        }
+    }
+
+    /// <summary>
     /// The same path from already decoded RGB8 pixels (interleaved HWC, <paramref name="width"/>·<paramref name="height"/>·3
     /// bytes): DynamicResize, tiles and the global tile, with this instance's options and backend.
     /// </summary>

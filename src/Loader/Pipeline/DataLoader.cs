@@ -85,7 +85,7 @@ public sealed class DataLoader : IAsyncEnumerable<Batch>, IEnumerable<Batch>, IA
         _resume = resumeFrom;
         _next = resumeFrom?.BatchesEmitted ?? 0;
         _counters = new CounterSet(_sources.Length);
-        _layout = PackLayout.For(_o.LmMaxLength, _o.ImageTokenLength, _o.Images.SplitSize);
+        _layout = PackLayout.For(_o.LmMaxLength, _o.ImageTokenLength, _o.Images.SplitSize, _o.TileFormat);
         _pool = new PinnedSlabPool(_o.EffectiveSlabPoolSize, _layout.SlabBytes, 64);
         _read = new StageMeter("read", 1);
         _shape = new StageMeter("shape", 1);

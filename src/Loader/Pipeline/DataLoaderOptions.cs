@@ -32,6 +32,10 @@ public sealed record DataLoaderOptions
     /// <summary>Tile side and resize limits (nanoVLM <c>vit_img_size</c> 512, <c>max_img_size</c> 2048).</summary>
     public ImagePipelineOptions Images { get; init; } = ImagePipelineOptions.Default;
 
+    /// <summary>How the slabs carry the tiles: uint8 grid tiles with float32 global tiles (default; the Engine divides
+    /// by 255 on the device) or every tile as nanoVLM's float32.</summary>
+    public TileFormat TileFormat { get; init; } = TileFormat.UInt8;
+
     /// <summary>Packed sequences per <see cref="Batch"/> (nanoVLM <c>batch_size</c>, 2).</summary>
     public int BatchSize { get; init; } = 2;
 
@@ -93,6 +97,7 @@ public sealed record DataLoaderOptions
         ArgumentNullException.ThrowIfNull(QualityFilter);
         ArgumentNullException.ThrowIfNull(Images);
         Images.Validate();
+        if (!Enum.IsDefined(TileFormat)) throw new ArgumentOutOfRangeException(nameof(TileFormat), TileFormat, "Must be UInt8 or Float32.");
         ArgumentOutOfRangeException.ThrowIfLessThan(BatchSize, 1, nameof(BatchSize));
         ArgumentOutOfRangeException.ThrowIfLessThan(Workers, 1, nameof(Workers));
         ArgumentOutOfRangeException.ThrowIfNegative(WindowTokens, nameof(WindowTokens));

@@ -9,11 +9,13 @@ public sealed class BatchContentTests
 {
     /// <summary>Every pack equals the naive composition: SamplePreparer's ids/labels per sample + one pad, positions
     /// restarting per sample, cu_seqlens, tail padding, and ImagePreprocessor's tiles in order.</summary>
-    [Fact(Timeout = 30_000)]
-    public async Task PacksEqualNaiveCompositionOfTextAndImageFunctions()
+    [Theory(Timeout = 30_000)]
+    [InlineData(TileFormat.UInt8)]
+    [InlineData(TileFormat.Float32)]
+    public async Task PacksEqualNaiveCompositionOfTextAndImageFunctions(TileFormat format)
     {
         var src = PipelineFixtures.Source(2, 40);
-        var o = PipelineFixtures.Tiny;
+        var o = PipelineFixtures.Tiny with { TileFormat = format };
         await using var loader = new DataLoader(src, o);
         var tok = VlmTokenizer.LoadDefault();
         using var prep = new SamplePreparer(tok, new SamplePreparerOptions { ImageTokenLength = o.ImageTokenLength });
@@ -67,8 +69,20 @@ public sealed class BatchContentTests
                 Assert.Equal(attn.ToArray(), pack.AttentionMask.ToArray());
                 Assert.Equal(pos.ToArray(), pack.PositionIds.ToArray());
                 Assert.Equal(cu.ToArray(), pack.CuSeqlens.ToArray());
-                Assert.Equal(tiles.Count, pack.Tiles.Length);
-                Assert.True(tiles.ToArray().AsSpan().SequenceEqual(pack.Tiles));
+                var expanded = new float[tiles.Count];
+                pack.CopyTilesTo(expanded);
+                Assert.True(tiles.ToArray().AsSpan().SequenceEqual(expanded));
+                if (format == TileFormat.Float32)
+                {
+                    Assert.Equal(tiles.Count, pack.Tiles.Length);
+                    Assert.Throws<InvalidOperationException>(() => pack.TileBytes.Length);
+                }
+                else
+                {
+                    Assert.Equal(pack.TileCount - pack.ImageGrids.Count(g => g.HasGlobalTile), pack.TileBytes.Length / pack.Layout.TileFloats);
+                    Assert.Equal(pack.GlobalTileCount, pack.GlobalTiles.Length / pack.Layout.TileFloats);
+                    Assert.Throws<InvalidOperationException>(() => pack.Tiles.Length);
+                }
                 Assert.True(pack.Tokens <= L);
                 Assert.True(pack.ImageGrids.Count <= o.MaxImagesPerKnapsack);
             }

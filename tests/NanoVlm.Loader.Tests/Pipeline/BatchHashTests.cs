@@ -14,6 +14,13 @@ namespace NanoVlm.Loader.Tests.Pipeline;
 /// against hashes recorded from the loader before its pipeline was split into stage types: a refactoring of the
 /// pipeline must leave every byte the consumer sees, and every saved state, as it was.
 /// </summary>
+/// <remarks>
+/// The <see cref="TileFormat.Float32"/> hashes are the ones recorded before the slab could carry uint8 tiles (the
+/// float32 slab is unchanged). The <see cref="TileFormat.UInt8"/> hashes were recorded when that format was added, on
+/// the same runs: the same token arrays, origins, grids and states, with the tiles hashed as that slab carries them
+/// (global tiles as float32, then the grid tiles as bytes); <c>TileFormatTests</c> proves those tiles expand to the
+/// float32 run's tiles bit for bit, so the two hashes pin the same batches.
+/// </remarks>
 public sealed class BatchHashTests(ITestOutputHelper output) : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("nanovlm-batch-hash-").FullName;
@@ -21,19 +28,24 @@ public sealed class BatchHashTests(ITestOutputHelper output) : IDisposable
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
     [Theory(Timeout = 300_000)]
-    [InlineData(PlannerKind.BestFit, 2, "9460AF8054E14268")]
-    [InlineData(PlannerKind.NanovlmCompat, 2, "EFAEBC0786D20195")]
-    [InlineData(PlannerKind.BestFit, 1, "9460AF8054E14268")]
-    public async Task SampleDataBatchesMatchTheRecordedHashes(PlannerKind planner, int workers, string expected)
+    [InlineData(PlannerKind.BestFit, 2, TileFormat.Float32, "9460AF8054E14268")]
+    [InlineData(PlannerKind.NanovlmCompat, 2, TileFormat.Float32, "EFAEBC0786D20195")]
+    [InlineData(PlannerKind.BestFit, 1, TileFormat.Float32, "9460AF8054E14268")]
+    [InlineData(PlannerKind.BestFit, 2, TileFormat.UInt8, "DAE5197E0AAE6434")]
+    [InlineData(PlannerKind.NanovlmCompat, 2, TileFormat.UInt8, "E705EFF9C2B5BF4A")]
+    [InlineData(PlannerKind.BestFit, 1, TileFormat.UInt8, "DAE5197E0AAE6434")]
+    public async Task SampleDataBatchesMatchTheRecordedHashes(PlannerKind planner, int workers, TileFormat format, string expected)
     {
         SampleDataWriter.Write(_dir, new SampleDataOptions { Rows = 60, Shards = 2, RowGroupSize = 16 });
         using var source = RowSources.Open(_dir);
-        var loader = new DataLoader(source, new DataLoaderOptions { Planner = planner, Workers = workers, Seed = 3 });
+        var loader = new DataLoader(source, new DataLoaderOptions { Planner = planner, Workers = workers, Seed = 3, TileFormat = format });
         Assert.Equal(expected, await HashRun(loader));
     }
 
-    [Fact(Timeout = 300_000)]
-    public async Task AStagedMixtureWithFailingImagesMatchesTheRecordedHash()
+    [Theory(Timeout = 300_000)]
+    [InlineData(TileFormat.Float32, "8B94C34A45E2BA7B")]
+    [InlineData(TileFormat.UInt8, "3EE0F35C488F4263")]
+    public async Task AStagedMixtureWithFailingImagesMatchesTheRecordedHash(TileFormat format, string expected)
     {
         var png = PipelineFixtures.Png(40, 30, 1);
         byte[] truncated = png[..(png.Length / 2)]; // the header probes fine, the pixels fail in the materialize stage
@@ -54,8 +66,8 @@ public sealed class BatchHashTests(ITestOutputHelper output) : IDisposable
             new(PipelineFixtures.Source(1, 25, seed: 4, name: "late"), 1) { Stage = 1 },
         ];
         var logged = 0;
-        var loader = new DataLoader(mixture, PipelineFixtures.Tiny with { Seed = 11 }) { Log = _ => Interlocked.Increment(ref logged) };
-        Assert.Equal("8B94C34A45E2BA7B", await HashRun(loader));
+        var loader = new DataLoader(mixture, PipelineFixtures.Tiny with { Seed = 11, TileFormat = format }) { Log = _ => Interlocked.Increment(ref logged) };
+        Assert.Equal(expected, await HashRun(loader));
         Assert.True(logged > 0, "the run drops samples for their images");
     }
 
@@ -98,7 +110,15 @@ public sealed class BatchHashTests(ITestOutputHelper output) : IDisposable
             h.AppendData(MemoryMarshal.AsBytes(p.AttentionMask));
             h.AppendData(MemoryMarshal.AsBytes(p.PositionIds));
             h.AppendData(MemoryMarshal.AsBytes(p.CuSeqlens));
-            h.AppendData(MemoryMarshal.AsBytes(p.Tiles));
+            if (p.Layout.Format == TileFormat.Float32)
+            {
+                h.AppendData(MemoryMarshal.AsBytes(p.Tiles));
+            }
+            else
+            {
+                h.AppendData(MemoryMarshal.AsBytes(p.GlobalTiles));
+                h.AppendData(p.TileBytes);
+            }
         }
         // The state without its fingerprint (a hash of the options' text, which may gain fields without changing batches).
         Text((batch.StateAfter with { Fingerprint = "" }).ToJson());

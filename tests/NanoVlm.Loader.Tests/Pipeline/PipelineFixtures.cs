@@ -133,7 +133,7 @@ public static class PipelineFixtures
         return count;
     }
 
-    /// <summary>Every byte of a batch that the consumer sees (token arrays and tiles).</summary>
+    /// <summary>Every byte of a batch that the consumer sees (token arrays and tiles as the slab carries them).</summary>
     public static byte[] Bytes(Batch batch)
     {
         var ms = new MemoryStream();
@@ -145,7 +145,15 @@ public static class PipelineFixtures
             Put(p.AttentionMask);
             Put(p.PositionIds);
             Put(p.CuSeqlens);
-            Put(p.Tiles);
+            if (p.Layout.Format == TileFormat.Float32)
+            {
+                Put(p.Tiles);
+            }
+            else
+            {
+                Put(p.GlobalTiles);
+                Put(p.TileBytes);
+            }
         }
         return ms.ToArray();
     }

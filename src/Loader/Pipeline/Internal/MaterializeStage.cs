@@ -98,22 +98,35 @@ internal sealed class MaterializeStage(DataLoaderOptions options, PackLayout lay
         var asm = new PackAssembler(layout.InputIds(slab), layout.Labels(slab), layout.AttentionMask(slab), layout.PositionIds(slab),
             layout.CuSeqlens(slab, layout.SequenceLength), padTokenId);
         var tileFloats = layout.TileFloats;
-        var tileSpan = layout.Tiles(slab, layout.MaxTiles);
+        var uint8 = layout.Format == TileFormat.UInt8;
+        var floatTiles = uint8 ? layout.GlobalTiles(slab, layout.MaxGlobalTiles) : layout.Tiles(slab, layout.MaxTiles);
+        var byteTiles = uint8 ? layout.TileBytes(slab, layout.MaxTiles) : [];
         var origins = new List<SampleOrigin>(members.Length);
         var sampleImages = new List<int>(members.Length);
         var grids = new List<TileGrid>();
-        var tileAt = 0;
+        int tileAt = 0, globalAt = 0, gridAt = 0;
         foreach (var s in members)
         {
-            var start = tileAt;
+            int start = tileAt, startGlobal = globalAt, startGrid = gridAt;
             var failed = false;
             for (var i = 0; i < s.Geometries.Length && !failed; i++)
             {
-                var n = s.Geometries[i].Grid.OutputTileCount;
+                var grid = s.Geometries[i].Grid;
                 try
                 {
-                    pre.Process(s.Row.Image(i), s.Row.ImageName(i), tileSpan.Slice(tileAt * tileFloats, n * tileFloats));
-                    tileAt += n;
+                    if (uint8)
+                    {
+                        var globals = grid.HasGlobalTile ? 1 : 0;
+                        pre.ProcessUInt8(s.Row.Image(i), s.Row.ImageName(i), floatTiles.Slice(globalAt * tileFloats, globals * tileFloats),
+                            byteTiles.Slice(gridAt * tileFloats, grid.TileCount * tileFloats));
+                        globalAt += globals;
+                        gridAt += grid.TileCount;
+                    }
+                    else
+                    {
+                        pre.Process(s.Row.Image(i), s.Row.ImageName(i), floatTiles.Slice(tileAt * tileFloats, grid.OutputTileCount * tileFloats));
+                    }
+                    tileAt += grid.OutputTileCount;
                 }
                 catch (ImageDecodeException e)
                 {
@@ -123,7 +136,7 @@ internal sealed class MaterializeStage(DataLoaderOptions options, PackLayout lay
             }
             if (failed)
             {
-                tileAt = start;
+                (tileAt, globalAt, gridAt) = (start, startGlobal, startGrid);
                 continue;
             }
             asm.Append(s.Ids.AsSpan(0, s.Length), s.Labels.AsSpan(0, s.Length));
