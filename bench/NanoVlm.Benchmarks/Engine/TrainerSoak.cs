@@ -16,8 +16,8 @@ namespace NanoVlm.Benchmarks.Engine;
 /// workers and pinned packs → <see cref="Trainer"/> → <see cref="TrainingLog"/> metrics.jsonl + TensorBoard) for many
 /// steps in one process, sampling the managed heap after a full blocking GC and VmRSS every <c>--every</c> steps.
 /// <c>--model tiny</c> is the <c>tiny</c> preset as is; <c>--model mini</c> keeps the preset's loader, sequence length,
-/// tiling and loop but shrinks every width to a minimum, so that 2,000 steps fit in minutes on a busy CPU (a per-step
-/// leak in the loop, the loader or the logs does not depend on the model's width).
+/// tiling and loop but shrinks every width to a minimum, so that long soaks cost less CPU (a per-step leak in the loop,
+/// the loader or the logs does not depend on the model's width).
 /// </summary>
 internal static class TrainerSoak
 {
