@@ -19,9 +19,9 @@ public static class EngineHarness
     /// <returns>0 on success.</returns>
     public static int Run(string[] args)
     {
-        if (args.Length == 0 || args[0] is not ("step" or "soak" or "gemm"))
+        if (args.Length == 0 || args[0] is not ("step" or "soak" or "gemm" or "train-soak"))
         {
-            Console.Error.WriteLine("usage: engine-harness step|soak|gemm [--config small|tiny] [--threads N] [--steps N] [--warmup N] [--gen-tokens N] [--gen-reps N] [--every N]");
+            Console.Error.WriteLine("usage: engine-harness step|soak|gemm|train-soak [--config small|tiny] [--threads N] [--steps N] [--warmup N] [--gen-tokens N] [--gen-reps N] [--every N] [--model tiny|mini] [--rows N]");
             return 2;
         }
         var o = new Dictionary<string, string>();
@@ -38,6 +38,7 @@ public static class EngineHarness
         {
             "step" => Step(o.GetValueOrDefault("config", "small"), threads, Int("steps", 8), Int("warmup", 2), Int("gen-tokens", 64), Int("gen-reps", 3)),
             "soak" => Soak(Int("steps", 1000), Int("every", 100)),
+            "train-soak" => TrainerSoak.Run(o.GetValueOrDefault("model", "mini"), Int("steps", 2000), Int("every", 100), Int("rows", 500)),
             _ => Gemm(threads, Int("n", 1024), Int("reps", 10)),
         };
     }

@@ -160,18 +160,20 @@ internal static class TrainCommand
                 Func<IEnumerable<Batch>>? validation = valData is null ? null : () => ValidationBatches(valData, loaderOptions, tokenizer);
                 var summary = trainer.Run(loader, validation, resumeState, cancel.Token);
                 var counters = loader.Counters;
+                string? chart = LossChartOrWarning(runDir, stderr);
                 if (json)
                     stdout.WriteLine(JsonSerializer.Serialize(new
                     {
                         steps = summary.Steps, final_loss = summary.FinalLoss, checkpoint = summary.LastCheckpoint, interrupted = summary.Interrupted,
                         skipped_micro_batches = summary.SkippedMicroBatches, seconds = summary.Seconds, run = runDir,
-                        rows_read = counters.RowsRead, samples = counters.SamplesEmitted, dropped = counters.Dropped,
+                        rows_read = counters.RowsRead, samples = counters.SamplesEmitted, dropped = counters.Dropped, loss_chart = chart,
                     }));
                 else
                 {
                     log.WriteLine($"{(summary.Interrupted ? "interrupted" : "done")}: {summary.Steps} steps in {summary.Seconds:F1} s, last step loss {summary.FinalLoss:F4}; " +
                         $"rows read {counters.RowsRead} ({counters.SamplesEmitted} samples, {counters.Dropped} dropped), {summary.SkippedMicroBatches} micro-batches skipped");
                     log.WriteLine($"  checkpoint: {summary.LastCheckpoint}");
+                    if (chart is not null) log.WriteLine($"  loss curve: {chart}");
                     log.WriteLine($"  try it: nanovlm generate --checkpoint {summary.LastCheckpoint} --image IMAGE --prompt \"What is in the image?\"");
                 }
                 return 0;
@@ -186,6 +188,20 @@ internal static class TrainCommand
         {
             stderr.WriteLine($"error: {e.Message}");
             return 2;
+        }
+    }
+
+    // The chart is a convenience: a failure to draw it is a warning, never a failed run.
+    private static string? LossChartOrWarning(string runDir, TextWriter stderr)
+    {
+        try
+        {
+            return LossChart.WriteForRun(runDir);
+        }
+        catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException or TypeInitializationException or DllNotFoundException)
+        {
+            stderr.WriteLine($"warning: no {LossChart.FileName}: {e.Message}");
+            return null;
         }
     }
 
