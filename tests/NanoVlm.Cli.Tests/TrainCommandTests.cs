@@ -48,7 +48,7 @@ public sealed class TrainCommandTests : IDisposable
     public void A_lora_run_saves_merged_checkpoints_and_resumes_on_its_base_like_the_uninterrupted_run()
     {
         string config = Path.Combine(_dir, "lora.json");
-        File.WriteAllText(config, """{"lm_max_length": 512, "vit_img_size": 32, "max_img_size": 64, "vit_patch_size": 8, "mp_image_token_length": 4, "lm_n_blocks": 1, "vit_n_blocks": 1, "lora_alpha": 8}""");
+        File.WriteAllText(config, """{"lm_max_length": 512, "vit_img_size": 32, "max_img_size": 64, "vit_patch_size": 8, "mp_image_token_length": 4, "lm_n_blocks": 1, "vit_n_blocks": 1, "lora_rank": 2, "lora_alpha": 8}""");
         string[] common = ["--data", Path.Combine(_dir, "data"), "--config", config, "--batch-size", "1", "--workers", "1", "--device", "cpu", "--json"];
         string[] lora = ["--lora-rank", "4", "--lora-targets", "q_proj,v_proj,fc1", "--freeze", "vision", "--train-eval-batches", "0"];
         var straight = Invoke(["train", .. common, .. lora, "--out", Path.Combine(_dir, "lora-straight"), "--max-steps", "3"]);
@@ -64,7 +64,11 @@ public sealed class TrainCommandTests : IDisposable
         Assert.Equal(8, lj.GetProperty("alpha").GetDouble());
         Assert.All(lj.GetProperty("adapted_layers").EnumerateArray(), l => Assert.StartsWith("decoder.", l.GetString())); // vision frozen: no adapters there
 
-        var resumed = Invoke(["train", .. common, "--resume", step2, "--max-steps", "3"]); // the LoRA settings come from the checkpoint
+        var wrong = Invoke(["train", .. common, "--resume", step2, "--max-steps", "3"]); // vision not frozen: adapters there too
+        Assert.Equal(2, wrong.Code);
+        Assert.Contains("--freeze", wrong.Err);
+        // The LoRA settings come from the checkpoint; the learning rates, as for any resume, from the command.
+        var resumed = Invoke(["train", .. common, "--freeze", "vision", "--resume", step2, "--max-steps", "3"]);
         Assert.True(resumed.Code == 0, resumed.Err);
         Assert.Equal(Loss(Path.Combine(_dir, "lora-straight"), 3), Loss(run, 3));
         Assert.Equal(File.ReadAllBytes(Path.Combine(_dir, "lora-straight", "step_3", "model.safetensors")), File.ReadAllBytes(Path.Combine(run, "step_3", "model.safetensors")));
@@ -74,10 +78,12 @@ public sealed class TrainCommandTests : IDisposable
             "--max-new-tokens", "2", "--json", "--device", "cpu"]);
         Assert.True(gen.Code == 0, gen.Err); // a plain nanoVLM checkpoint: loads strict
 
-        var bad = Invoke(["train", .. common, "--lora-alpha", "4", "--out", Path.Combine(_dir, "bad"), "--max-steps", "1"]);
+        string[] plain = ["--data", Path.Combine(_dir, "data"), "--config", Path.Combine(_dir, "plain.json"), "--batch-size", "1", "--workers", "1", "--device", "cpu"];
+        File.WriteAllText(plain[3], """{"lm_max_length": 512, "vit_img_size": 32, "max_img_size": 64, "vit_patch_size": 8, "mp_image_token_length": 4, "lm_n_blocks": 1, "vit_n_blocks": 1}""");
+        var bad = Invoke(["train", .. plain, "--lora-alpha", "4", "--out", Path.Combine(_dir, "bad"), "--max-steps", "1"]);
         Assert.Equal(2, bad.Code);
         Assert.Contains("--lora-rank", bad.Err);
-        bad = Invoke(["train", .. common, "--freeze", "vision,eyes", "--out", Path.Combine(_dir, "bad"), "--max-steps", "1"]);
+        bad = Invoke(["train", .. plain, "--freeze", "vision,eyes", "--out", Path.Combine(_dir, "bad"), "--max-steps", "1"]);
         Assert.Equal(2, bad.Code);
         Assert.Contains("'eyes'", bad.Err);
     }

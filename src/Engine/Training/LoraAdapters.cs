@@ -181,8 +181,8 @@ public sealed class LoraAdapters : IDisposable
             throw new InvalidDataException($"{directory}: the adapters were trained with lora_rank {s.Rank}, lora_alpha {s.Alpha}, lora_dropout {s.Dropout}, " +
                 $"lora_target_modules [{string.Join(", ", s.TargetModules)}]; this run has {Options.Rank}, {Options.Alpha}, {Options.Dropout}, [{string.Join(", ", Options.TargetModules)}].");
         if (!s.AdaptedLayers.SequenceEqual(AdaptedLayers))
-            throw new InvalidDataException($"{directory}: the adapters are on other layers ({s.AdaptedLayers.Length} saved, {_entries.Count} here: " +
-                "a part frozen or trained differently from the saved run?).");
+            throw new InvalidDataException($"{directory}: the adapters are on other layers ({s.AdaptedLayers.Length} saved, {_entries.Count} here): " +
+                "resume with the run's learning rates and frozen parts (--freeze, lr_*), which decide the parts that get adapters.");
         if (s.BaseFingerprint != BaseFingerprint)
             throw new InvalidDataException($"{directory}: the base weights differ from the ones the adapters were trained on: resume a LoRA run from " +
                 "the same starting point (the same --checkpoint / backbones, or the same preset's fresh model).");

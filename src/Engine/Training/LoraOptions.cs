@@ -40,7 +40,7 @@ public sealed record LoraOptions
         {
             if (t.Contains('*', StringComparison.Ordinal))
             {
-                var pattern = "^" + string.Join("[^ ]*", t.Split('*').Select(Regex.Escape)) + "$";
+                var pattern = "^" + string.Join(".*", t.Split('*').Select(Regex.Escape)) + "$";
                 if (Regex.IsMatch(modulePath, pattern, RegexOptions.CultureInvariant)) return true;
             }
             else if (modulePath == t || modulePath.EndsWith("." + t, StringComparison.Ordinal)) return true;

@@ -23,7 +23,8 @@ public readonly record struct OptimizerStepResult(double GradNorm, IReadOnlyList
 /// train.py's optimizer recipe: AdamW (betas 0.9/0.999, eps 1e-8, weight decay 0.01 on every parameter) over the
 /// groups [MP, vision encoder, decoder] with their own peak rates (a group whose rate is 0 gets no gradients and no
 /// optimizer state), gradients accumulated over micro-batches as loss / GA, clipped to <c>max_grad_norm</c>, rates set
-/// by <see cref="LearningRateSchedule"/> before every step.
+/// by <see cref="LearningRateSchedule"/> before every step. With LoRA adapters, a group that has adapters optimizes
+/// only them (its own parameters frozen).
 /// </summary>
 public sealed class OptimizerRecipe : IDisposable
 {
