@@ -45,6 +45,62 @@ public sealed class TrainCommandTests : IDisposable
     }
 
     [Fact]
+    public void A_lora_run_saves_merged_checkpoints_and_resumes_on_its_base_like_the_uninterrupted_run()
+    {
+        string config = Path.Combine(_dir, "lora.json");
+        File.WriteAllText(config, """{"lm_max_length": 512, "vit_img_size": 32, "max_img_size": 64, "vit_patch_size": 8, "mp_image_token_length": 4, "lm_n_blocks": 1, "vit_n_blocks": 1, "lora_rank": 2, "lora_alpha": 8}""");
+        string[] common = ["--data", Path.Combine(_dir, "data"), "--config", config, "--batch-size", "1", "--workers", "1", "--device", "cpu", "--json"];
+        string[] lora = ["--lora-rank", "4", "--lora-targets", "q_proj,v_proj,fc1", "--freeze", "vision", "--train-eval-batches", "0"];
+        string straightRun = Path.Combine(_dir, "lora-straight");
+        var straight = Invoke(["train", .. common, .. lora, "--out", straightRun, "--max-steps", "3", "--eval-interval", "2"]);
+        Assert.True(straight.Code == 0, straight.Err);
+        // The interrupted run: the straight run's folder as it stood at step 2 (same schedule, which depends on max steps).
+        string run = Path.Combine(_dir, "lora-run");
+        foreach (var f in Directory.GetFiles(straightRun, "*", SearchOption.AllDirectories).Where(f => !f.Contains("step_3", StringComparison.Ordinal)))
+        {
+            string target = Path.Combine(run, Path.GetRelativePath(straightRun, f));
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            File.Copy(f, target);
+        }
+        File.WriteAllLines(Path.Combine(run, "metrics.jsonl"), File.ReadAllLines(Path.Combine(run, "metrics.jsonl"))
+            .Where(l => JsonDocument.Parse(l).RootElement.GetProperty("step").GetInt64() <= 2));
+        string step2 = Path.Combine(run, "step_2");
+        foreach (var f in new[] { "model.safetensors", "lora_adapters.safetensors", "lora.json" }) Assert.True(File.Exists(Path.Combine(step2, f)), f);
+        Assert.True(File.Exists(Path.Combine(run, "lora_base.json")));
+        var lj = JsonDocument.Parse(File.ReadAllText(Path.Combine(step2, "lora.json"))).RootElement;
+        Assert.Equal(4, lj.GetProperty("rank").GetInt32());
+        Assert.Equal(8, lj.GetProperty("alpha").GetDouble());
+        Assert.All(lj.GetProperty("adapted_layers").EnumerateArray(), l => Assert.StartsWith("decoder.", l.GetString())); // vision frozen: no adapters there
+
+        var wrong = Invoke(["train", .. common, "--resume", step2, "--max-steps", "3"]); // vision not frozen: adapters there too
+        Assert.Equal(2, wrong.Code);
+        Assert.Contains("--freeze", wrong.Err);
+        // The LoRA settings come from the checkpoint; the learning rates, as for any resume, from the command.
+        var resumed = Invoke(["train", .. common, "--freeze", "vision", "--resume", step2, "--max-steps", "3"]);
+        Assert.True(resumed.Code == 0, resumed.Err);
+        Assert.Equal(Loss(straightRun, 3), Loss(run, 3));
+        Assert.Equal(File.ReadAllBytes(Path.Combine(_dir, "lora-straight", "step_3", "model.safetensors")), File.ReadAllBytes(Path.Combine(run, "step_3", "model.safetensors")));
+
+        string image = WriteImage();
+        var gen = Invoke(["generate", "--checkpoint", Path.Combine(run, "step_3"), "--image", image, "--prompt", "What is this?", "--greedy",
+            "--max-new-tokens", "2", "--json", "--device", "cpu"]);
+        Assert.True(gen.Code == 0, gen.Err); // a plain nanoVLM checkpoint: loads strict
+
+        string[] plain = ["--data", Path.Combine(_dir, "data"), "--config", Path.Combine(_dir, "plain.json"), "--batch-size", "1", "--workers", "1", "--device", "cpu"];
+        File.WriteAllText(plain[3], """{"lm_max_length": 512, "vit_img_size": 32, "max_img_size": 64, "vit_patch_size": 8, "mp_image_token_length": 4, "lm_n_blocks": 1, "vit_n_blocks": 1}""");
+        var bad = Invoke(["train", .. plain, "--lora-alpha", "4", "--out", Path.Combine(_dir, "bad"), "--max-steps", "1"]);
+        Assert.Equal(2, bad.Code);
+        Assert.Contains("--lora-rank", bad.Err);
+        bad = Invoke(["train", .. plain, "--freeze", "vision,eyes", "--out", Path.Combine(_dir, "bad"), "--max-steps", "1"]);
+        Assert.Equal(2, bad.Code);
+        Assert.Contains("'eyes'", bad.Err);
+    }
+
+    private static double Loss(string run, long step) => File.ReadAllLines(Path.Combine(run, "metrics.jsonl"))
+        .Select(l => JsonDocument.Parse(l).RootElement)
+        .Last(r => r.TryGetProperty("loss", out _) && r.GetProperty("step").GetInt64() == step).GetProperty("loss").GetDouble();
+
+    [Fact]
     public void Resume_continues_to_max_steps_and_a_bad_resume_folder_is_an_error()
     {
         string run = Path.Combine(_dir, "run2");

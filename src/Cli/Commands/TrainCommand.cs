@@ -41,6 +41,18 @@ internal static class TrainCommand
     private static readonly Option<double> LrMp = new("--lr-mp") { Description = "Projector learning rate (0 freezes it)." };
     private static readonly Option<double> LrVision = new("--lr-vision") { Description = "Vision encoder learning rate (0 freezes it)." };
     private static readonly Option<double> LrLanguage = new("--lr-language") { Description = "Language model learning rate (0 freezes it)." };
+    private static readonly Option<string?> Freeze = new("--freeze")
+    {
+        Description = "Parts not to train, comma-separated: vision, projector, language (sets their learning rate to 0: no gradients, no optimizer state; config keys freeze_vision_backbone, freeze_mp, freeze_language_backbone).",
+    };
+    private static readonly Option<int> LoraRank = new("--lora-rank") { Description = "Train LoRA adapters of this rank on the vision encoder's and language model's linear layers instead of their weights (0 = off; config key lora_rank). Checkpoints hold the merged weights." };
+    private static readonly Option<double> LoraAlpha = new("--lora-alpha") { Description = "LoRA alpha: adapters are scaled by alpha / rank (default 16; lora_alpha)." };
+    private static readonly Option<double> LoraDropout = new("--lora-dropout") { Description = "Dropout on the adapters' input (default 0; lora_dropout)." };
+    private static readonly Option<string?> LoraTargets = new("--lora-targets")
+    {
+        Description = "Layers to adapt, comma-separated names (q_proj,k_proj,v_proj,out_proj,gate_proj,up_proj,down_proj,qkv_proj,fc1,fc2 = all, the default), path suffixes (attn.out_proj) or globs (decoder.*.out_proj); lora_target_modules.",
+    };
+    private static readonly Option<int> TrainEvalBatches = new("--train-eval-batches") { Description = "After each epoch, loss and perplexity per data source over the training set: this many batches (-1 = all, the default; 0 = off; train_eval_batches)." };
     private static readonly Option<int> EvalInterval = new("--eval-interval") { Description = "Validation + checkpoint every N steps (0 = at the end only)." };
     private static readonly Option<string> Attention = new("--attention") { Description = "document (each packed sample sees only itself; default) or nanovlm (one causal mask over the pack).", DefaultValueFactory = _ => "document" };
     private static readonly Option<string> Device = new("--device") { Description = "auto, cpu, cuda or cuda:N.", DefaultValueFactory = _ => "auto" };
@@ -56,7 +68,7 @@ internal static class TrainCommand
         var command = new Command("train", "Train a nanoVLM model (new, from a checkpoint, or resumed) on the loader's packed batches.")
         {
             Preset, Config, Data, ValData, From, Resume, VisionBackbone, LanguageBackbone, EvalTasksOption, EvalDataDir, EvalLimit, EvalBatchSize, Out, MaxSteps, BatchSize, Accumulation, LrMp, LrVision, LrLanguage,
-            EvalInterval, Attention, Device, Workers, Tokenizer, SkipNonFinite, LogEvery, Json,
+            Freeze, LoraRank, LoraAlpha, LoraDropout, LoraTargets, TrainEvalBatches, EvalInterval, Attention, Device, Workers, Tokenizer, SkipNonFinite, LogEvery, Json,
         };
         Attention.AcceptOnlyFromAmong("document", "nanovlm");
         command.SetAction(Run);
@@ -93,6 +105,14 @@ internal static class TrainCommand
                 OnNonFiniteLoss = parse.GetValue(SkipNonFinite) ? NonFiniteLossPolicy.Skip : NonFiniteLossPolicy.Stop,
                 LogInterval = parse.Flag(LogEvery, train.LogInterval),
             };
+            train = FineTuningFlags(parse, train);
+            // A LoRA run resumes with the settings it was trained with, on the weights it started from.
+            LoraRunBase? loraBase = null;
+            if (resumeDir is not null && LoraAdapters.ReadOptions(resumeDir) is { } savedLora)
+            {
+                train = train with { Lora = savedLora };
+                loraBase = LoraRunBase.Read(Path.GetDirectoryName(Path.GetFullPath(resumeDir))!);
+            }
             train.Validate();
             var loaderOptions = file.ApplyTo(TrainingPresets.LoaderFor(model, preset.Loader.BatchSize));
             loaderOptions = loaderOptions with
@@ -121,14 +141,21 @@ internal static class TrainCommand
                 preset = preset.Name, train.MaxTrainingSteps, train.GradientAccumulationSteps, train.MaxGradNorm, train.EvalInterval,
                 lr_mp = train.LearningRates.Projector, lr_vision_backbone = train.LearningRates.Vision, lr_language_backbone = train.LearningRates.Language,
                 attention = train.Attention.ToString(), loaderOptions.BatchSize, loaderOptions.Workers, loaderOptions.LmMaxLength, data, val_data = valData,
+                lora_rank = train.Lora?.Rank ?? 0, lora_alpha = train.Lora?.Alpha, lora_dropout = train.Lora?.Dropout, lora_target_modules = train.Lora?.TargetModules,
+                train_eval_batches = train.TrainEvalBatches ?? -1,
             }, new JsonSerializerOptions { WriteIndented = true }));
+            string? baseDir = fromDir, visionPath = resumeDir is null ? parse.GetValue(VisionBackbone) : null,
+                languagePath = resumeDir is null ? parse.GetValue(LanguageBackbone) : null;
+            if (loraBase is not null) (baseDir, visionPath, languagePath) = (loraBase.Checkpoint, loraBase.VisionBackbone, loraBase.LanguageBackbone);
+            else if (train.Lora is not null && resumeDir is null)
+                new LoraRunBase(fromDir is null ? null : Path.GetFullPath(fromDir), Full(visionPath), Full(languagePath)).Write(runDir);
 
             var device = TorchRuntime.SelectDevice(parse.GetValue(Device));
             TorchSharp.torch.manual_seed(0); // train.py's seed
-            using var vlm = fromDir is null ? new VisionLanguageModel(model, tokenizer.ImageTokenId) : Checkpoint.Load(fromDir, tokenizer.ImageTokenId);
-            if (resumeDir is null && parse.GetValue(VisionBackbone) is { } vision)
+            using var vlm = baseDir is null ? new VisionLanguageModel(model, tokenizer.ImageTokenId) : Checkpoint.Load(baseDir, tokenizer.ImageTokenId);
+            if (visionPath is { } vision)
                 foreach (var key in NanoVlm.Engine.Checkpoints.Backbones.LoadVision(vlm, vision)) stderr.WriteLine($"warning: {vision} has no tensor for {key} (kept its random initialisation)");
-            if (resumeDir is null && parse.GetValue(LanguageBackbone) is { } language)
+            if (languagePath is { } language)
                 foreach (var key in NanoVlm.Engine.Checkpoints.Backbones.LoadLanguage(vlm, language)) stderr.WriteLine($"warning: {language} has no tensor for {key} (kept its random initialisation)");
             if (device.type != TorchSharp.DeviceType.CPU) vlm.to(device);
             using var trainer = new Trainer(vlm, train, runDir, dir => CheckpointTokenizer.Save(tokenizerPath, dir));
@@ -138,10 +165,19 @@ internal static class TrainCommand
             trainer.StepCompleted += m => { trainLog.Write(m); progress.Step(m); };
             trainer.Validated += v => { trainLog.Write(v); log.WriteLine($"  step {v.Step}: val_loss {v.Loss:F4} ({v.Batches} batches)"); };
             trainer.CheckpointSaved += dir => log.WriteLine($"  checkpoint: {dir}");
+            trainer.TrainingSet = () => ValidationBatches(data, loaderOptions, tokenizer);
+            trainer.SourceNames = [SourceName(data)];
+            trainer.TrainSetEvaluated += e =>
+            {
+                trainLog.Write(e);
+                log.WriteLine($"  step {e.Step}, epoch {e.Epoch} on the training set: {string.Join(", ", e.Sources.Select(x => $"{x.Source} loss {x.Loss:F4} perplexity {x.Perplexity:F2}"))}");
+            };
             if (InTrainingEvaluation(parse, file, vlm, model, tokenizer, runDir, trainLog, log, stderr) is { } evaluate)
                 trainer.CheckpointSaved += evaluate;
 
             log.WriteLine($"nanovlm train: {(fromDir is null ? preset.Name + " model" : fromDir)}, {UniqueParameters(vlm):N0} parameters, {train.MaxTrainingSteps} steps × {train.GradientAccumulationSteps} × {loaderOptions.BatchSize} packs of {loaderOptions.LmMaxLength} tokens, {device}");
+            if (trainer.Lora is { } adapters)
+                log.WriteLine($"  LoRA: rank {adapters.Options.Rank}, alpha {adapters.Options.Alpha}, dropout {adapters.Options.Dropout}, {adapters.AdaptedLayers.Count} layers, {adapters.Parameters.Sum(p => p.numel()):N0} adapter parameters (checkpoints hold merged weights)");
             log.WriteLine($"  data: {data}{(valData is null ? "" : $"; validation: {valData}")}; run folder: {runDir}");
             if (resumeState is not null) log.WriteLine($"  resuming at step {resumeState.GlobalStep} from {resumeDir}");
 
@@ -244,6 +280,54 @@ internal static class TrainCommand
                 vlm.train();
             }
         };
+    }
+
+    // --freeze and --lora-* / --train-eval-batches over the preset's and the config file's values.
+    private static TrainOptions FineTuningFlags(ParseResult parse, TrainOptions train)
+    {
+        if (parse.GetValue(Freeze) is { } freeze)
+        {
+            var r = train.LearningRates;
+            foreach (var part in freeze.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+                r = part switch
+                {
+                    "vision" => r with { Vision = 0 },
+                    "projector" or "mp" => r with { Projector = 0 },
+                    "language" or "lm" => r with { Language = 0 },
+                    _ => throw new ArgumentException($"--freeze: unknown part '{part}' (vision, projector, language)."),
+                };
+            train = train with { LearningRates = r };
+        }
+        if (parse.Given(LoraRank))
+            train = train with { Lora = parse.GetValue(LoraRank) == 0 ? null : (train.Lora ?? new LoraOptions()) with { Rank = parse.GetValue(LoraRank) } };
+        if ((parse.Given(LoraAlpha) || parse.Given(LoraDropout) || parse.Given(LoraTargets)) && train.Lora is null)
+            throw new ArgumentException("--lora-alpha, --lora-dropout and --lora-targets need --lora-rank (or lora_rank in the config file).");
+        if (train.Lora is { } lora)
+            train = train with
+            {
+                Lora = lora with
+                {
+                    Alpha = parse.Flag(LoraAlpha, lora.Alpha),
+                    Dropout = parse.Flag(LoraDropout, lora.Dropout),
+                    TargetModules = parse.GetValue(LoraTargets) is { } t ? LoraOptions.ParseTargets(t) : lora.TargetModules,
+                },
+            };
+        if (parse.Given(TrainEvalBatches))
+        {
+            int n = parse.GetValue(TrainEvalBatches);
+            if (n < -1) throw new ArgumentException($"--train-eval-batches must be -1 (all), 0 (off) or a batch count (is {n}).");
+            train = train with { TrainEvalBatches = n < 0 ? null : n };
+        }
+        return train;
+    }
+
+    private static string? Full(string? path) => path is null ? null : Path.GetFullPath(path);
+
+    private static string SourceName(string path)
+    {
+        string trimmed = path.TrimEnd('/', '\\');
+        string name = Path.GetFileName(trimmed);
+        return name.Length > 0 ? name : "train";
     }
 
     private static IEnumerable<Batch> ValidationBatches(string path, DataLoaderOptions options, VlmTokenizer tokenizer)

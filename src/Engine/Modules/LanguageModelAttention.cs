@@ -8,7 +8,7 @@ namespace NanoVlm.Engine.Modules;
 /// Grouped-query attention of nanoVLM's decoder (LanguageModelGroupedQueryAttention): bias-free q/k/v/out projections,
 /// RoPE on q and k, the KV cache holding post-RoPE keys of the KV heads (un-repeated), K/V repeated per group for SDPA.
 /// </summary>
-public sealed class LanguageModelAttention : nn.Module
+public sealed class LanguageModelAttention : nn.Module, IAdaptableModule
 {
     private readonly Linear _q, _k, _v, _out;
     private readonly int _heads, _kvHeads, _headDim, _dim;
@@ -31,7 +31,11 @@ public sealed class LanguageModelAttention : nn.Module
         register_module("k_proj", _k);
         register_module("v_proj", _v);
         register_module("out_proj", _out);
+        Adapters = new LinearAdapters(("q_proj", _q), ("k_proj", _k), ("v_proj", _v), ("out_proj", _out));
     }
+
+    /// <inheritdoc/>
+    public LinearAdapters Adapters { get; }
 
     /// <summary>Attention over <paramref name="x"/> [B, T, D]; with a cache entry, the new keys/values are appended
     /// to it and attention runs over the whole cache.</summary>
@@ -45,9 +49,9 @@ public sealed class LanguageModelAttention : nn.Module
     {
         using var scope = NewDisposeScope();
         long b = x.shape[0], t = x.shape[1];
-        var q = _q.forward(x).view(b, t, _heads, _headDim).transpose(1, 2);
-        var k = _k.forward(x).view(b, t, _kvHeads, _headDim).transpose(1, 2);
-        var v = _v.forward(x).view(b, t, _kvHeads, _headDim).transpose(1, 2);
+        var q = Adapters.Apply("q_proj", x, training).view(b, t, _heads, _headDim).transpose(1, 2);
+        var k = Adapters.Apply("k_proj", x, training).view(b, t, _kvHeads, _headDim).transpose(1, 2);
+        var v = Adapters.Apply("v_proj", x, training).view(b, t, _kvHeads, _headDim).transpose(1, 2);
         q = RotaryEmbedding.Apply(q, cos, sin);
         k = RotaryEmbedding.Apply(k, cos, sin);
         if (cache is not null) (k, v) = cache.Append(k, v);
@@ -59,14 +63,14 @@ public sealed class LanguageModelAttention : nn.Module
         }
         var mask = bias.Mask is { } m && m.dtype != q.dtype ? m.to(q.dtype) : bias.Mask;
         var y = nn.functional.scaled_dot_product_attention(q, k, v, mask, training ? _dropout : 0.0, bias.IsCausal);
-        y = _out.forward(y.transpose(1, 2).contiguous().view(b, t, _dim));
+        y = Adapters.Apply("out_proj", y.transpose(1, 2).contiguous().view(b, t, _dim), training);
         if (_dropout > 0) y = nn.functional.dropout(y, _dropout, training);
         return y.MoveToOuterDisposeScope();
     }
 }
 
 /// <summary>SwiGLU: <c>down_proj(silu(gate_proj(x)) · up_proj(x))</c>, bias-free.</summary>
-public sealed class LanguageModelMlp : nn.Module<Tensor, Tensor>
+public sealed class LanguageModelMlp : nn.Module<Tensor, Tensor>, IAdaptableModule
 {
     private readonly Linear _gate, _up, _down;
 
@@ -80,13 +84,18 @@ public sealed class LanguageModelMlp : nn.Module<Tensor, Tensor>
         register_module("gate_proj", _gate);
         register_module("up_proj", _up);
         register_module("down_proj", _down);
+        Adapters = new LinearAdapters(("gate_proj", _gate), ("up_proj", _up), ("down_proj", _down));
     }
+
+    /// <inheritdoc/>
+    public LinearAdapters Adapters { get; }
 
     /// <inheritdoc/>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        return _down.forward(nn.functional.silu(_gate.forward(x)) * _up.forward(x)).MoveToOuterDisposeScope();
+        return Adapters.Apply("down_proj", nn.functional.silu(Adapters.Apply("gate_proj", x, training)) * Adapters.Apply("up_proj", x, training), training)
+            .MoveToOuterDisposeScope();
     }
 }
 

@@ -109,7 +109,7 @@ public sealed class VitBlock : nn.Module<Tensor, Tensor>
 }
 
 /// <summary>Bidirectional multi-head attention with the fused <c>qkv_proj</c> (rows Q, K, V) and <c>out_proj</c>.</summary>
-public sealed class VitAttention : nn.Module<Tensor, Tensor>
+public sealed class VitAttention : nn.Module<Tensor, Tensor>, IAdaptableModule
 {
     private readonly Linear _qkv, _out;
     private readonly int _heads, _headDim, _dim;
@@ -127,26 +127,30 @@ public sealed class VitAttention : nn.Module<Tensor, Tensor>
         _out = Init.Linear(_dim, _dim, bias: true);
         register_module("qkv_proj", _qkv);
         register_module("out_proj", _out);
+        Adapters = new LinearAdapters(("qkv_proj", _qkv), ("out_proj", _out));
     }
+
+    /// <inheritdoc/>
+    public LinearAdapters Adapters { get; }
 
     /// <inheritdoc/>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
         long b = x.shape[0], t = x.shape[1];
-        var qkv = _qkv.forward(x).split(_dim, 2);
+        var qkv = Adapters.Apply("qkv_proj", x, training).split(_dim, 2);
         var q = qkv[0].view(b, t, _heads, _headDim).transpose(1, 2);
         var k = qkv[1].view(b, t, _heads, _headDim).transpose(1, 2);
         var v = qkv[2].view(b, t, _heads, _headDim).transpose(1, 2);
         var y = nn.functional.scaled_dot_product_attention(q, k, v, p: training ? _dropout : 0.0);
-        y = _out.forward(y.transpose(1, 2).contiguous().view(b, t, _dim));
+        y = Adapters.Apply("out_proj", y.transpose(1, 2).contiguous().view(b, t, _dim), training);
         if (_dropout > 0) y = nn.functional.dropout(y, _dropout, training);
         return y.MoveToOuterDisposeScope();
     }
 }
 
 /// <summary><c>fc2(gelu_tanh(fc1(x)))</c>.</summary>
-public sealed class VitMlp : nn.Module<Tensor, Tensor>
+public sealed class VitMlp : nn.Module<Tensor, Tensor>, IAdaptableModule
 {
     private readonly Linear _fc1, _fc2;
     private readonly double _dropout;
@@ -160,13 +164,17 @@ public sealed class VitMlp : nn.Module<Tensor, Tensor>
         _fc2 = Init.Linear(cfg.VitInterDim, cfg.VitHiddenDim, bias: true);
         register_module("fc1", _fc1);
         register_module("fc2", _fc2);
+        Adapters = new LinearAdapters(("fc1", _fc1), ("fc2", _fc2));
     }
+
+    /// <inheritdoc/>
+    public LinearAdapters Adapters { get; }
 
     /// <inheritdoc/>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        var y = _fc2.forward(nn.functional.gelu(_fc1.forward(x), GELU.Approximate.tanh));
+        var y = Adapters.Apply("fc2", nn.functional.gelu(Adapters.Apply("fc1", x, training), GELU.Approximate.tanh), training);
         if (_dropout > 0) y = nn.functional.dropout(y, _dropout, training);
         return y.MoveToOuterDisposeScope();
     }

@@ -23,7 +23,8 @@ public readonly record struct OptimizerStepResult(double GradNorm, IReadOnlyList
 /// train.py's optimizer recipe: AdamW (betas 0.9/0.999, eps 1e-8, weight decay 0.01 on every parameter) over the
 /// groups [MP, vision encoder, decoder] with their own peak rates (a group whose rate is 0 gets no gradients and no
 /// optimizer state), gradients accumulated over micro-batches as loss / GA, clipped to <c>max_grad_norm</c>, rates set
-/// by <see cref="LearningRateSchedule"/> before every step.
+/// by <see cref="LearningRateSchedule"/> before every step. With LoRA adapters, a group that has adapters optimizes
+/// only them (its own parameters frozen).
 /// </summary>
 public sealed class OptimizerRecipe : IDisposable
 {
@@ -38,8 +39,10 @@ public sealed class OptimizerRecipe : IDisposable
     /// <param name="gradientAccumulationSteps">Micro-batches per optimizer step.</param>
     /// <param name="maxGradNorm">Clipping threshold.</param>
     /// <param name="maxSteps">max_training_steps (the schedule's length).</param>
+    /// <param name="lora">LoRA adapters attached to the model, or null: a group with adapters trains only its adapters
+    /// (at the group's rate) and its own parameters are frozen.</param>
     public OptimizerRecipe(VisionLanguageModel model, GroupLearningRates rates, int gradientAccumulationSteps = 1,
-        double maxGradNorm = 1.0, long maxSteps = 40000)
+        double maxGradNorm = 1.0, long maxSteps = 40000, LoraAdapters? lora = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         if (gradientAccumulationSteps < 1) throw new ArgumentOutOfRangeException(nameof(gradientAccumulationSteps), "must be ≥ 1");
@@ -51,17 +54,23 @@ public sealed class OptimizerRecipe : IDisposable
         var peaks = new List<double>();
         var names = new List<string>();
         _trainable = [];
-        foreach (var (name, module, lr) in new (string, nn.Module, double)[]
-                 { ("MP", model.Projector, rates.Projector), ("vision", model.VisionEncoder, rates.Vision), ("LM", model.Decoder, rates.Language) })
+        foreach (var (name, module, lr, prefix) in new (string, nn.Module, double, string)[]
+                 { ("MP", model.Projector, rates.Projector, "MP."), ("vision", model.VisionEncoder, rates.Vision, "vision_encoder."), ("LM", model.Decoder, rates.Language, "decoder.") })
         {
             // The tied head is the embedding's tensor under a second name (TorchSharp lists it as a second Parameter
             // object): optimizing or clipping it twice would double its step and its share of the norm.
             bool tied = model.Config.LmTieWeights && name == "LM";
             var ps = module.named_parameters().Where(np => !(tied && np.name == "head.weight")).Select(np => np.parameter).ToList();
-            if (lr <= 0)
+            var adapters = lora?.ParametersUnder(prefix) ?? [];
+            if (lr <= 0 || adapters.Count > 0)
             {
                 foreach (var p in ps) p.requires_grad = false;
-                continue;
+                if (lr <= 0)
+                {
+                    foreach (var p in adapters) p.requires_grad = false;
+                    continue;
+                }
+                ps = [.. adapters];
             }
             foreach (var p in ps) p.requires_grad = true;
             groups.Add(new AdamW.ParamGroup(ps, lr, 0.9, 0.999, 1e-8, 0.01, false, false));

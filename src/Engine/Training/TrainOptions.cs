@@ -44,9 +44,20 @@ public sealed record TrainOptions
     /// <summary>NaN/inf losses.</summary>
     public NonFiniteLossPolicy OnNonFiniteLoss { get; init; } = NonFiniteLossPolicy.Stop;
 
+    /// <summary>LoRA adapters on the vision encoder's and the language model's linear layers (null: train the weights
+    /// themselves). A part with adapters trains only them; a part whose rate is 0 gets none.</summary>
+    public LoraOptions? Lora { get; init; }
+
+    /// <summary>Batches of the loss and perplexity pass over the training set after each epoch (per data source);
+    /// null = the whole set, 0 = no such pass.</summary>
+    public int? TrainEvalBatches { get; init; }
+
     /// <summary>A copy with the TrainConfig fields of <paramref name="config"/> applied: <c>lr_mp</c>,
     /// <c>lr_vision_backbone</c>, <c>lr_language_backbone</c>, <c>gradient_accumulation_steps</c>, <c>max_grad_norm</c>,
-    /// <c>max_training_steps</c>, <c>eval_interval</c>.</summary>
+    /// <c>max_training_steps</c>, <c>eval_interval</c>; and NanoVlm.NET's own keys: <c>freeze_mp</c>,
+    /// <c>freeze_vision_backbone</c>, <c>freeze_language_backbone</c> (true sets that rate to 0), <c>lora_rank</c>,
+    /// <c>lora_alpha</c>, <c>lora_dropout</c>, <c>lora_target_modules</c> (see <see cref="LoraOptions"/>) and
+    /// <c>train_eval_batches</c> (-1 = the whole training set, 0 = none).</summary>
     /// <param name="config">A nanoVLM configuration file.</param>
     /// <returns>The options.</returns>
     /// <exception cref="InvalidDataException">A value of the wrong type, naming the file and key.</exception>
@@ -65,10 +76,27 @@ public sealed record TrainOptions
             double d = Num(key, fallback);
             return d == Math.Floor(d) ? (long)d : throw new InvalidDataException($"{config.Source}: key '{key}': expected an integer, found {d}");
         }
+        bool Frozen(string key)
+        {
+            if (!config.TryGetValue(key, out var v)) return false;
+            return v.ValueKind switch
+            {
+                System.Text.Json.JsonValueKind.True => true,
+                System.Text.Json.JsonValueKind.False => false,
+                _ => throw new InvalidDataException($"{config.Source}: key '{key}': expected true or false, found {v.GetRawText()}"),
+            };
+        }
         var r = LearningRates;
+        long trainEval = Int("train_eval_batches", TrainEvalBatches ?? -1);
+        if (trainEval < -1) throw new InvalidDataException($"{config.Source}: key 'train_eval_batches': expected -1 (the whole set), 0 (none) or a batch count, found {trainEval}");
         return this with
         {
-            LearningRates = new GroupLearningRates(Num("lr_mp", r.Projector), Num("lr_vision_backbone", r.Vision), Num("lr_language_backbone", r.Language)),
+            LearningRates = new GroupLearningRates(
+                Frozen("freeze_mp") ? 0 : Num("lr_mp", r.Projector),
+                Frozen("freeze_vision_backbone") ? 0 : Num("lr_vision_backbone", r.Vision),
+                Frozen("freeze_language_backbone") ? 0 : Num("lr_language_backbone", r.Language)),
+            Lora = LoraOptions.From(config, Lora),
+            TrainEvalBatches = trainEval < 0 ? null : (int)trainEval,
             GradientAccumulationSteps = (int)Int("gradient_accumulation_steps", GradientAccumulationSteps),
             MaxGradNorm = Num("max_grad_norm", MaxGradNorm),
             MaxTrainingSteps = Int("max_training_steps", MaxTrainingSteps),
@@ -87,5 +115,7 @@ public sealed record TrainOptions
         if (ValidationBatches < 1) throw new ArgumentException($"validation batches must be ≥ 1 (is {ValidationBatches}).");
         var r = LearningRates;
         if (r.Projector < 0 || r.Vision < 0 || r.Language < 0) throw new ArgumentException("learning rates must be ≥ 0.");
+        if (TrainEvalBatches < 0) throw new ArgumentException($"train_eval_batches must be ≥ 0 or null (is {TrainEvalBatches}).");
+        Lora?.Validate();
     }
 }

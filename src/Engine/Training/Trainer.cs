@@ -21,6 +21,7 @@ public sealed class Trainer : IDisposable
     private readonly OptimizerRecipe _recipe;
     private readonly string _runDirectory;
     private readonly Action<string>? _writeTokenizer;
+    private readonly LoraAdapters? _lora;
 
     /// <summary>Creates the trainer (and its optimizer) for <paramref name="model"/>.</summary>
     /// <param name="model">The model, on its training device.</param>
@@ -34,8 +35,28 @@ public sealed class Trainer : IDisposable
         options.Validate();
         _runDirectory = runDirectory;
         _writeTokenizer = writeTokenizer;
-        _recipe = new OptimizerRecipe(model, options.LearningRates, options.GradientAccumulationSteps, options.MaxGradNorm, options.MaxTrainingSteps);
+        if (options.Lora is { } lora)
+            _lora = LoraAdapters.Attach(model, lora, vision: options.LearningRates.Vision > 0, language: options.LearningRates.Language > 0);
+        _recipe = new OptimizerRecipe(model, options.LearningRates, options.GradientAccumulationSteps, options.MaxGradNorm, options.MaxTrainingSteps, _lora);
     }
+
+    /// <summary>The LoRA adapters this trainer attached to the model (<see cref="TrainOptions.Lora"/>), or null. They
+    /// stay attached after the trainer is disposed (the model in memory keeps its fine-tuned behaviour);
+    /// <see cref="LoraAdapters.MergeAndUnload"/> folds them into the weights.</summary>
+    public LoraAdapters? Lora => _lora;
+
+    /// <summary>The optimizer recipe (its groups and parameters).</summary>
+    public OptimizerRecipe Recipe => _recipe;
+
+    /// <summary>Makes a pass over the training set (one epoch, e.g. a loader with <c>Epochs = 1</c>) for the loss and
+    /// perplexity per data source after each epoch (<see cref="TrainOptions.TrainEvalBatches"/>), or null for none.</summary>
+    public Func<IEnumerable<Batch>>? TrainingSet { get; set; }
+
+    /// <summary>The training data's source names by mixture index (for <see cref="TrainSetEvaluated"/>).</summary>
+    public IReadOnlyList<string>? SourceNames { get; set; }
+
+    /// <summary>Raised after every pass over the training set.</summary>
+    public event Action<TrainSetEvaluation>? TrainSetEvaluated;
 
     /// <summary>Raised after every optimizer step.</summary>
     public event Action<StepMetrics>? StepCompleted;
@@ -46,12 +67,21 @@ public sealed class Trainer : IDisposable
     /// <summary>Raised after every checkpoint written (its folder).</summary>
     public event Action<string>? CheckpointSaved;
 
-    /// <summary>Loads the optimizer state of a checkpoint written by this trainer and returns where the run stood.</summary>
+    /// <summary>Loads the optimizer state of a checkpoint written by this trainer and returns where the run stood. With
+    /// LoRA the model must hold the run's starting weights (its checkpoint has merged ones): the adapters and every
+    /// tensor but the adapted layers' weights are loaded from the checkpoint here.</summary>
     /// <param name="checkpointDir">A <c>step_N</c> folder.</param>
     /// <returns>The saved state (its loader state resumes the training loader).</returns>
     public TrainerState Restore(string checkpointDir)
     {
         var state = TrainerState.Read(checkpointDir);
+        if (_lora is not null)
+        {
+            _lora.Load(checkpointDir);
+            _lora.LoadUnadapted(_model, Path.Combine(checkpointDir, Checkpoint.WeightsFile));
+        }
+        else if (File.Exists(Path.Combine(checkpointDir, LoraAdapters.ConfigFile)))
+            throw new InvalidDataException($"{checkpointDir}: a LoRA run's checkpoint: resume it with the same LoRA settings (its {LoraAdapters.ConfigFile}).");
         try
         {
             _recipe.Optimizer.load_state_dict(Path.Combine(checkpointDir, TrainerState.OptimizerFileName));
@@ -81,6 +111,7 @@ public sealed class Trainer : IDisposable
         double lastLoss = double.NaN;
         bool interrupted = false;
         int skippedInARow = 0;
+        int epochs = loaderState is null ? 0 : CompletedEpochs(LoaderState.FromJson(loaderState)), epochsSeen = epochs;
         var device = _model.Device;
         _model.train();
         using var batches = train.GetEnumerator();
@@ -96,6 +127,7 @@ public sealed class Trainer : IDisposable
                 acc.DataWait += Stopwatch.GetElapsedTime(t0).TotalSeconds;
                 using var batch = batches.Current;
                 loaderState = batch.StateAfter.ToJson();
+                epochsSeen = CompletedEpochs(batch.StateAfter);
                 if (batch.Packs.All(p => p.TileCount == 0)) { skipped++; continue; }
                 long t1 = Stopwatch.GetTimestamp();
                 using (NewDisposeScope())
@@ -128,6 +160,11 @@ public sealed class Trainer : IDisposable
             step++;
             lastLoss = acc.MeanLoss;
             StepCompleted?.Invoke(acc.ToMetrics(step, result, _recipe.GroupNames, skipped, clock.Elapsed.TotalSeconds));
+            if (epochsSeen > epochs)
+            {
+                epochs = epochsSeen;
+                EvaluateTrainingSet(step, epochs);
+            }
             if (_options.EvalInterval > 0 && step % _options.EvalInterval == 0 && step < _options.MaxTrainingSteps)
             {
                 Validate(validation, step);
@@ -178,6 +215,18 @@ public sealed class Trainer : IDisposable
         }
     }
 
+    private void EvaluateTrainingSet(long step, int epoch)
+    {
+        if (TrainingSet is null || _options.TrainEvalBatches == 0) return;
+        var r = PerSourceLoss.Run(_model, TrainingSet(), SourceNames, _options.Attention, _options.TrainEvalBatches, step, epoch);
+        _model.train();
+        TrainSetEvaluated?.Invoke(r);
+    }
+
+    // Epochs every source of the training mixture has finished (a mixture's epoch ends when its slowest source's does).
+    private static int CompletedEpochs(LoaderState state)
+        => state.Sources.Count == 0 ? 0 : state.Sources.Min(p => p.Ended ? p.Epoch + 1 : p.Epoch);
+
     private void Validate(Func<IEnumerable<Batch>>? validation, long step)
     {
         if (validation is null) return;
@@ -194,7 +243,8 @@ public sealed class Trainer : IDisposable
         if (Directory.Exists(tmp)) Directory.Delete(tmp, recursive: true);
         try
         {
-            Checkpoint.Save(_model, tmp);
+            using (_lora?.Merge()) Checkpoint.Save(_model, tmp);
+            _lora?.Save(tmp);
             _writeTokenizer?.Invoke(tmp);
             _recipe.Optimizer.save_state_dict(Path.Combine(tmp, TrainerState.OptimizerFileName));
             new TrainerState { GlobalStep = step, SkippedMicroBatches = skipped, LoaderState = loaderState }.Write(tmp);

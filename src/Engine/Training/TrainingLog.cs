@@ -77,6 +77,35 @@ public sealed class TrainingLog : IDisposable
         _jsonl.WriteLine(JsonSerializer.Serialize(row));
     }
 
+    /// <summary>Records a pass over the training set: per source, <c>train_eval/&lt;source&gt;/loss</c> and
+    /// <c>train_eval/&lt;source&gt;/perplexity</c> (and <c>/tokens</c> in the JSONL), against the step; the source name is
+    /// kept to letters, digits, <c>.</c>, <c>_</c> and <c>-</c> (anything else becomes <c>_</c>).</summary>
+    /// <param name="e">The result.</param>
+    public void Write(TrainSetEvaluation e)
+    {
+        ArgumentNullException.ThrowIfNull(e);
+        var row = new Dictionary<string, object> { ["step"] = e.Step, ["epoch"] = e.Epoch };
+        foreach (var s in e.Sources)
+        {
+            string tag = $"train_eval/{TagName(s.Source)}";
+            row[$"{tag}/loss"] = s.Loss;
+            row[$"{tag}/perplexity"] = s.Perplexity;
+            row[$"{tag}/tokens"] = s.Tokens;
+            Scalar($"{tag}/loss", s.Loss, (int)e.Step);
+            Scalar($"{tag}/perplexity", s.Perplexity, (int)e.Step);
+        }
+        _jsonl.WriteLine(JsonSerializer.Serialize(row));
+    }
+
+    /// <summary>A source name as it appears in metric names.</summary>
+    /// <param name="source">The name.</param>
+    /// <returns>Letters, digits, '.', '_' and '-' kept, anything else '_'.</returns>
+    public static string TagName(string source)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        return string.Concat(source.Select(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-' ? c : '_'));
+    }
+
     private void Scalar(string tag, double value, int step)
     {
         if (double.IsFinite(value)) _tensorboard?.add_scalar(tag, (float)value, step);

@@ -26,8 +26,14 @@ public sealed class NanovlmConfig
     /// <summary>An empty configuration (every option keeps its default).</summary>
     public static NanovlmConfig Empty { get; } = new("(no config)", []);
 
-    /// <summary>Every key a configuration may hold: the fields of nanoVLM's <c>VLMConfig</c> and <c>TrainConfig</c>.</summary>
-    public static IReadOnlyCollection<string> KnownKeys => NanovlmConfigKeys.All;
+    /// <summary>The fields of nanoVLM's <c>VLMConfig</c> and <c>TrainConfig</c> (a configuration may also hold
+    /// <see cref="FineTuningKeys"/>).</summary>
+    public static IReadOnlyCollection<string> KnownKeys => NanovlmConfigKeys.Nanovlm;
+
+    /// <summary>NanoVlm.NET's own training keys, accepted next to nanoVLM's (nanoVLM has no such fields):
+    /// <c>lora_rank</c>, <c>lora_alpha</c>, <c>lora_dropout</c>, <c>lora_target_modules</c>, <c>freeze_vision_backbone</c>,
+    /// <c>freeze_mp</c>, <c>freeze_language_backbone</c>, <c>train_eval_batches</c>.</summary>
+    public static IReadOnlyList<string> FineTuningKeys => NanovlmConfigKeys.FineTuning;
 
     /// <summary>Where the configuration came from (the file path).</summary>
     public string Source { get; }
@@ -79,7 +85,7 @@ public sealed class NanovlmConfig
             {
                 if (!NanovlmConfigKeys.All.Contains(p.Name))
                     throw new ConfigFileException(source, p.Name,
-                        $"not a field of nanoVLM's VLMConfig or TrainConfig (did you mean \"{NanovlmConfigKeys.Closest(p.Name)}\"?)");
+                        $"not a field of nanoVLM's VLMConfig or TrainConfig, nor a NanoVlm.NET fine-tuning key (did you mean \"{NanovlmConfigKeys.Closest(p.Name)}\"?)");
                 if (!values.TryAdd(p.Name, p.Value.Clone())) throw new ConfigFileException(source, p.Name, "given twice");
             }
             return new NanovlmConfig(source, values);

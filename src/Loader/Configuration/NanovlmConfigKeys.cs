@@ -29,14 +29,24 @@ internal static class NanovlmConfigKeys
         "wandb_entity", "log_wandb", "use_lmms_eval", "lmms_eval_tasks", "lmms_eval_limit", "lmms_eval_batch_size",
     ];
 
-    public static readonly HashSet<string> All = [.. VlmConfig, .. TrainConfig];
+    /// <summary>Training keys of NanoVlm.NET that nanoVLM does not have (LoRA, freezing a part by name, evaluation on the
+    /// training set); nanoVLM's own code never reads them.</summary>
+    public static readonly string[] FineTuning =
+    [
+        "lora_rank", "lora_alpha", "lora_dropout", "lora_target_modules",
+        "freeze_vision_backbone", "freeze_mp", "freeze_language_backbone", "train_eval_batches",
+    ];
+
+    public static readonly HashSet<string> Nanovlm = [.. VlmConfig, .. TrainConfig];
+
+    public static readonly HashSet<string> All = [.. VlmConfig, .. TrainConfig, .. FineTuning];
 
     /// <summary>The known key nearest to <paramref name="key"/> by edit distance (ties: the first in field order).</summary>
     public static string Closest(string key)
     {
         string best = VlmConfig[0];
         var bestDistance = int.MaxValue;
-        foreach (var k in VlmConfig.Concat(TrainConfig))
+        foreach (var k in VlmConfig.Concat(TrainConfig).Concat(FineTuning))
         {
             var d = EditDistance(key, k);
             if (d < bestDistance) (best, bestDistance) = (k, d);

@@ -22,6 +22,18 @@ public sealed class NanovlmConfigTests
     }
 
     [Fact]
+    public void TheFineTuningKeysAreAcceptedAndAreNotNanovlmFields()
+    {
+        Assert.Contains("lora_rank", NanovlmConfig.FineTuningKeys);
+        Assert.Empty(NanovlmConfig.FineTuningKeys.Intersect(s_nanovlmFields));
+        var config = NanovlmConfig.Parse("{" + string.Join(",", NanovlmConfig.FineTuningKeys.Select(k => $"\"{k}\": 1")) + "}", "ft.json");
+        Assert.Equal(NanovlmConfig.FineTuningKeys.Count, config.Keys.Count);
+        var e = Assert.Throws<ConfigFileException>(() => NanovlmConfig.Parse("""{"lora_rnk": 8}""", "ft.json"));
+        Assert.Contains("lora_rnk", e.Message);
+        Assert.Contains("lora_rank", e.Message);
+    }
+
+    [Fact]
     public void EveryFieldIsAccepted_TrainingAndGenerationFieldsIncluded_AndDataFieldsLeaveTheRestAlone()
     {
         // Values of the fields' own kinds; the fields the data path does not use are accepted and ignored.
