@@ -1,3 +1,4 @@
+using NanoVlm.Engine.Internal;
 using NanoVlm.Engine.Modules;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -63,7 +64,8 @@ public sealed partial class VisionLanguageModel
     {
         if (o.Greedy) return logits.argmax(-1, keepdim: true);
         var filtered = TokenFilter.TopKTopP(logits, o.TopK, o.TopP);
-        var probs = torch.softmax(filtered / o.Temperature, -1);
+        using var temperature = o.Temperature.ToScalar();
+        var probs = torch.softmax(filtered.div(temperature), -1);
         return torch.multinomial(probs, 1, generator: generator);
     }
 
@@ -71,11 +73,14 @@ public sealed partial class VisionLanguageModel
     private static Tensor FillAfterEos(Tensor ids, int eos)
     {
         long n = ids.shape[1];
-        var isEos = ids.eq(eos);
+        using var eosScalar = eos.ToScalar();
+        using var beyond = (n + 1).ToScalar();
+        using var last = n.ToScalar();
+        var isEos = ids.eq(eosScalar);
         var cols = torch.arange(n, dtype: ScalarType.Int64).unsqueeze(0).expand_as(ids);
-        var first = torch.where(isEos, cols, torch.full_like(cols, n + 1)).min(1).values.clamp_max(n);
+        var first = torch.where(isEos, cols, torch.full_like(cols, beyond)).min(1).values.clamp_max(last);
         var after = cols.gt(first.unsqueeze(1));
-        return ids.masked_fill(after, eos);
+        return ids.masked_fill(after, eosScalar);
     }
 }
 
@@ -96,16 +101,17 @@ public static class TokenFilter
         if (k > 0)
         {
             var kth = logits.topk((int)k).values.narrow(-1, k - 1, 1);
-            logits = logits.masked_fill(logits.lt(kth), double.NegativeInfinity);
+            logits = logits.masked_fill(logits.lt(kth), Scalars.NegativeInfinity);
         }
         if (topP < 1.0)
         {
             var (sorted, indices) = logits.sort(-1, descending: true);
             var cumulative = torch.softmax(sorted, -1).cumsum(-1);
-            var remove = cumulative.gt(topP);
-            remove.select(-1, 0).fill_(false);
+            using var p = topP.ToScalar();
+            var remove = cumulative.gt(p);
+            remove.select(-1, 0).fill_(Scalars.Zero);
             var toRemove = remove.scatter(1, indices, remove);
-            logits = logits.masked_fill(toRemove, double.NegativeInfinity);
+            logits = logits.masked_fill(toRemove, Scalars.NegativeInfinity);
         }
         return logits.MoveToOuterDisposeScope();
     }

@@ -1,3 +1,4 @@
+using NanoVlm.Engine.Internal;
 using NanoVlm.Engine.Modules;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -87,7 +88,8 @@ public sealed partial class VisionLanguageModel : nn.Module
         using var scope = NewDisposeScope();
         var ids = inputIds.dtype == ScalarType.Int64 ? inputIds : inputIds.to(ScalarType.Int64);
         var embd = _decoder.TokenEmbedding.forward(ids);
-        var isImage = ids.eq(ImageTokenId);
+        using var imageToken = ImageTokenId.ToScalar();
+        var isImage = ids.eq(imageToken);
         long imageTokens = isImage.sum().item<long>();
         long tileCount = tiles.Sum(t => t.shape[0]);
         long expected = tileCount * Config.MpImageTokenLength;
@@ -152,9 +154,9 @@ public sealed partial class VisionLanguageModel : nn.Module
     {
         using var scope = NewDisposeScope();
         var flatLabels = labels.reshape(-1).to(ScalarType.Int64);
-        var keep = flatLabels.ne(-100).nonzero().squeeze(1);
+        var keep = flatLabels.ne(Scalars.IgnoreIndex).nonzero().squeeze(1);
         if (keep.shape[0] == 0)
-            return (hidden.sum() * 0.0).MoveToOuterDisposeScope();
+            return hidden.sum().mul(Scalars.Zero).MoveToOuterDisposeScope();
         var h = hidden.reshape(-1, hidden.shape[^1]).index_select(0, keep);
         var logits = _decoder.Head(h);
         var target = flatLabels.index_select(0, keep);

@@ -1,3 +1,4 @@
+using NanoVlm.Engine.Internal;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -40,16 +41,16 @@ public sealed class AttentionBias : IDisposable
         bool causal = queries == keys && queries > 1;
         if (attentionMask is null) return new AttentionBias(null, causal);
         using var scope = NewDisposeScope();
-        double min = MinValue(dtype);
         var m = attentionMask.narrow(1, 0, keys);
-        var pad = (1.0 - m.unsqueeze(1).unsqueeze(2).to(ScalarType.Float32)) * min; // [B,1,1,T_kv]
+        // (1 − mask) · finfo.min, as nanoVLM writes it: 0 where real, finfo.min where padding.
+        var pad = m.unsqueeze(1).unsqueeze(2).to(ScalarType.Float32).neg().add_(Scalars.One, Scalars.One).mul_(Scalars.MinValue(dtype)); // [B,1,1,T_kv]
         Tensor bias = pad;
         if (causal)
         {
             var upper = torch.ones(queries, keys, dtype: ScalarType.Bool, device: m.device).triu(1);
             var causalBias = torch.zeros(queries, keys, dtype: ScalarType.Float32, device: m.device)
-                .masked_fill(upper, double.NegativeInfinity);
-            bias = pad + causalBias.unsqueeze(0).unsqueeze(0); // [B,1,T,T_kv]
+                .masked_fill(upper, Scalars.NegativeInfinity);
+            bias = pad.Plus(causalBias.unsqueeze(0).unsqueeze(0)); // [B,1,T,T_kv]
         }
         return new AttentionBias(bias.to(dtype).MoveToOuterDisposeScope(), false);
     }
@@ -66,11 +67,11 @@ public sealed class AttentionBias : IDisposable
         long t = segmentIds.shape[1];
         var same = segmentIds.unsqueeze(2).eq(segmentIds.unsqueeze(1));                              // [B,T,T]
         var causal = torch.ones(t, t, dtype: ScalarType.Bool, device: segmentIds.device).tril().unsqueeze(0);
-        var keyOk = attentionMask.ne(0).unsqueeze(1);                                                   // [B,1,T]
+        var keyOk = attentionMask.ne(Scalars.Zero).unsqueeze(1);                                                   // [B,1,T]
         var diag = torch.eye(t, dtype: ScalarType.Bool, device: segmentIds.device).unsqueeze(0);
         var allowed = (same.logical_and(causal).logical_and(keyOk)).logical_or(diag);
         var bias = torch.zeros(allowed.shape, dtype: dtype, device: segmentIds.device)
-            .masked_fill(allowed.logical_not(), MinValue(dtype));
+            .masked_fill(allowed.logical_not(), Scalars.MinValue(dtype));
         return new AttentionBias(bias.unsqueeze(1).MoveToOuterDisposeScope(), false);
     }
 

@@ -1,3 +1,4 @@
+using NanoVlm.Engine.Internal;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -131,8 +132,8 @@ public sealed class LanguageModelBlock : nn.Module
     public Tensor Forward(Tensor x, Tensor cos, Tensor sin, AttentionBias bias, KvCache.Entry? cache)
     {
         using var scope = NewDisposeScope();
-        x = x + _attn.Forward(_norm1.forward(x), cos, sin, bias, cache);
-        x = x + _mlp.forward(_norm2.forward(x));
+        x = x.Plus(_attn.Forward(_norm1.forward(x), cos, sin, bias, cache));
+        x = x.Plus(_mlp.forward(_norm2.forward(x)));
         return x.MoveToOuterDisposeScope();
     }
 }

@@ -1,3 +1,4 @@
+using NanoVlm.Engine.Internal;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -9,14 +10,14 @@ namespace NanoVlm.Engine.Modules;
 public sealed class RmsNorm : nn.Module<Tensor, Tensor>
 {
     private readonly Parameter _weight;
-    private readonly double _eps;
+    private readonly Scalar _eps; // held: see Scalars
 
     /// <summary>Creates the norm with weight 1.</summary>
     /// <param name="dim">Feature size.</param>
     /// <param name="eps">Epsilon.</param>
     public RmsNorm(long dim, double eps) : base("RMSNorm")
     {
-        _eps = eps;
+        _eps = eps.ToScalar();
         _weight = new Parameter(torch.ones(dim));
         register_parameter("weight", _weight);
     }
@@ -25,7 +26,7 @@ public sealed class RmsNorm : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        var irms = torch.rsqrt(x.pow(2).mean([-1], keepdim: true) + _eps);
+        var irms = torch.rsqrt(x.square().mean([-1], keepdim: true).add(_eps, Scalars.One));
         return (x * irms * _weight).MoveToOuterDisposeScope();
     }
 }
@@ -71,7 +72,10 @@ public sealed class RotaryEmbedding : nn.Module
         long maxSeq = (maxPosition ?? positionIds.max().item<long>()) + 1;
         var inv = _invFreq;
         if (maxSeq > _maxPositions)
-            inv = _invFreq / ((float)maxSeq / (float)_maxPositions);
+        {
+            using var factor = ((float)maxSeq / (float)_maxPositions).ToScalar();
+            inv = _invFreq.div(factor);
+        }
         var freqs = positionIds.reshape(-1).to(ScalarType.Float32).unsqueeze(-1) * inv.unsqueeze(0);
         freqs = freqs.reshape(b, t, -1);
         var emb = torch.cat([freqs, freqs], -1);
@@ -79,8 +83,9 @@ public sealed class RotaryEmbedding : nn.Module
         var sin = emb.sin();
         if (_scaling != 1.0)
         {
-            cos = cos * _scaling;
-            sin = sin * _scaling;
+            using var scaling = _scaling.ToScalar();
+            cos = cos.mul(scaling);
+            sin = sin.mul(scaling);
         }
         return (cos.MoveToOuterDisposeScope(), sin.MoveToOuterDisposeScope());
     }
@@ -95,6 +100,6 @@ public sealed class RotaryEmbedding : nn.Module
         using var scope = NewDisposeScope();
         var halves = x.chunk(2, -1);
         var rotated = torch.cat([-halves[1], halves[0]], -1);
-        return (x * cos + rotated * sin).MoveToOuterDisposeScope();
+        return (x * cos).Plus(rotated * sin).MoveToOuterDisposeScope();
     }
 }

@@ -1,3 +1,4 @@
+using NanoVlm.Engine.Internal;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -73,7 +74,7 @@ public sealed class PatchEmbedding : nn.Module<Tensor, Tensor>
                 $"The vision encoder takes tiles [N, 3, {_imgSize}, {_imgSize}] (vit_img_size); got [{string.Join(", ", images.shape)}].", nameof(images));
         using var scope = NewDisposeScope();
         var x = _conv.forward(images).flatten(2).transpose(1, 2); // [N, patches, D], patch index = row·(S/P) + col
-        return (x + _positionEmbedding).MoveToOuterDisposeScope();
+        return x.Plus(_positionEmbedding).MoveToOuterDisposeScope();
     }
 }
 
@@ -102,8 +103,8 @@ public sealed class VitBlock : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        x = x + _attn.forward(_ln1.forward(x));
-        x = x + _mlp.forward(_ln2.forward(x));
+        x = x.Plus(_attn.forward(_ln1.forward(x)));
+        x = x.Plus(_mlp.forward(_ln2.forward(x)));
         return x.MoveToOuterDisposeScope();
     }
 }

@@ -1,3 +1,4 @@
+using NanoVlm.Engine.Internal;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -109,7 +110,8 @@ public sealed class OptimizerRecipe : IDisposable
         ArgumentNullException.ThrowIfNull(loss);
         if (GradientAccumulationSteps > 1)
         {
-            using var scaled = loss / GradientAccumulationSteps;
+            using var ga = GradientAccumulationSteps.ToScalar();
+            using var scaled = loss.div(ga);
             scaled.backward();
         }
         else loss.backward();
