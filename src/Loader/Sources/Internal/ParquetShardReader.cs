@@ -58,6 +58,8 @@ internal sealed class ParquetShardReader : IDisposable
         ParquetFileReader? reader = null;
         try
         {
+            // Arrow checks the footer's magic only; a damaged start of the file is reported here.
+            CheckLeadingMagic(path);
             reader = new ParquetFileReader(path);
             using var meta = reader.FileMetaData;
             var groups = meta.NumRowGroups;
@@ -85,6 +87,17 @@ internal sealed class ParquetShardReader : IDisposable
         {
             reader?.Dispose();
         }
+    }
+
+    private static void CheckLeadingMagic(string path)
+    {
+        Span<byte> head = stackalloc byte[4];
+        using var file = File.OpenHandle(path);
+        var n = RandomAccess.Read(file, head, 0);
+        // "PAR1", or "PARE" for a file with an encrypted footer.
+        if (n < 4 || !head[..3].SequenceEqual("PAR"u8) || (head[3] != (byte)'1' && head[3] != (byte)'E'))
+            throw new InvalidDataException(
+                $"the file does not start with the parquet magic PAR1 (found {Convert.ToHexString(head[..n])}, {new FileInfo(path).Length} bytes)");
     }
 
     /// <summary>Decodes every bound column of row group <paramref name="g"/>; its rows are then built by
