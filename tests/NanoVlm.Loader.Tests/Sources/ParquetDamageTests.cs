@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using NanoVlm.Loader.Sources;
 using NanoVlm.Testing;
 using Parquet;
+using Xunit.Abstractions;
 
 namespace NanoVlm.Loader.Tests.Sources;
 
@@ -10,7 +11,7 @@ namespace NanoVlm.Loader.Tests.Sources;
 /// with a column of the wrong type: a <see cref="DataSourceException"/> that names the file, and the row group and
 /// column where the damage is inside one; the rows before the damage come out first.
 /// </summary>
-public sealed class ParquetDamageTests : IDisposable
+public sealed class ParquetDamageTests(ITestOutputHelper output) : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("nanovlm-parquet-damage-").FullName;
 
@@ -28,7 +29,7 @@ public sealed class ParquetDamageTests : IDisposable
     private static byte[] Original(string file) => File.ReadAllBytes(Fixtures.Path("parquet", file));
 
     /// <summary>Reads every row; returns the rows read (images copied) and the exception that ended the read.</summary>
-    private static (List<SourceRow> Rows, DataSourceException Error) ReadUntilFailure(string path)
+    private (List<SourceRow> Rows, DataSourceException Error) ReadUntilFailure(string path)
     {
         var rows = new List<SourceRow>();
         using var source = new ParquetRowSource([path]);
@@ -38,6 +39,7 @@ public sealed class ParquetDamageTests : IDisposable
         });
         Assert.Equal(path, e.Shard);
         Assert.StartsWith(path, e.Message);
+        output.WriteLine($"{rows.Count} rows, then: {e.Message}");
         return (rows, e);
     }
 

@@ -9,7 +9,7 @@ namespace NanoVlm.Loader.Sources.Internal;
 /// reused buffers and handed out row by row. Every failure becomes a <see cref="DataSourceException"/> naming the
 /// shard, row group and column.
 /// </summary>
-internal sealed class ParquetShardReader : IDisposable
+internal sealed partial class ParquetShardReader : IDisposable
 {
     // Upper bound on a column chunk's level entries; a damaged footer must not make us allocate gigabytes.
     private const long MaxEntriesPerChunk = 1L << 27;
@@ -81,7 +81,7 @@ internal sealed class ParquetShardReader : IDisposable
         }
         catch (Exception e) when (e is not (DataSourceException or OperationCanceledException))
         {
-            throw new DataSourceException(path, $"not a readable parquet file: {e.Message}", inner: e);
+            throw new DataSourceException(path, $"not a readable parquet file: {Describe(e)}", inner: e);
         }
         finally
         {
@@ -139,7 +139,7 @@ internal sealed class ParquetShardReader : IDisposable
         {
             // The failing row is not known inside a column chunk: name the row group's row range instead.
             throw new DataSourceException(_path,
-                $"cannot read the column chunk of rows {firstRow}..{firstRow + rows - 1} (corrupt or truncated data): {e.Message}", g,
+                $"cannot read the column chunk of rows {firstRow}..{firstRow + rows - 1} (corrupt or truncated data): {Describe(e)}", g,
                 column: column.Length == 0 ? null : column, inner: e);
         }
         catch (LevelsException e)
@@ -302,8 +302,14 @@ internal sealed class ParquetShardReader : IDisposable
             throw new LevelsException(error);
     }
 
-    private static unsafe ReadOnlySpan<byte> Bytes(ByteArray value) =>
-        value.Length == 0 ? default : new ReadOnlySpan<byte>((void*)value.Pointer, value.Length);
+    // ParquetSharp reports Arrow's errors as "<mangled C++ type> (message: '<what>')": keep the what.
+    private static string Describe(Exception e) =>
+        e is ParquetException && ArrowMessage().Match(e.Message) is { Success: true } m ? m.Groups[1].Value.Trim() : e.Message;
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^\S+ \(message: '(.*)'\)\s*$", System.Text.RegularExpressions.RegexOptions.Singleline)]
+    private static partial System.Text.RegularExpressions.Regex ArrowMessage();
+
+    private static ReadOnlySpan<byte> Bytes(ByteArray value) => StringColumn.Bytes(value);
 
     public void Dispose()
     {
@@ -312,84 +318,4 @@ internal sealed class ParquetShardReader : IDisposable
     }
 
     private sealed class LevelsException(string message) : Exception(message);
-
-    /// <summary>Level and value buffers shared by the columns of a reader (one column is read at a time).</summary>
-    private sealed class ColumnScratch
-    {
-        private ByteArray[] _byteArrays = [];
-        private long[] _longs = [];
-        private int[] _ints = [];
-
-        public short[] Definition { get; private set; } = [];
-
-        public short[] Repetition { get; private set; } = [];
-
-        public void GrowLevels(int n)
-        {
-            if (Definition.Length >= n) return;
-            Definition = new short[n];
-            Repetition = new short[n];
-        }
-
-        public T[] Values<T>(int n) where T : unmanaged
-        {
-            if (typeof(T) == typeof(ByteArray)) return (T[])(object)Grow(ref _byteArrays, n);
-            if (typeof(T) == typeof(long)) return (T[])(object)Grow(ref _longs, n);
-            return (T[])(object)Grow(ref _ints, n);
-        }
-
-        private static TArray[] Grow<TArray>(ref TArray[] array, int n) =>
-            array.Length >= n ? array : array = new TArray[Math.Max(n, 2 * array.Length)];
-    }
-
-    /// <summary>A UTF-8 column decoded to strings; a value equal to the previous one reuses its string (a shard's
-    /// <c>source</c> is usually one value, dictionary-encoded).</summary>
-    private sealed class StringColumn
-    {
-        private byte[] _lastBytes = new byte[64];
-        private int _lastLength = -1;
-        private string _last = "";
-
-        public LeveledColumn Levels { get; } = new();
-
-        public string?[] Values { get; private set; } = [];
-
-        public string? At(int row, int k) => Levels.ValueAt(row, k) is var v and >= 0 ? Values[v] : null;
-
-        public void Grow(int n)
-        {
-            if (Values.Length < n) Values = new string?[Math.Max(n, 2 * Values.Length)];
-        }
-
-        public string Decode(ByteArray value)
-        {
-            var bytes = Bytes(value);
-            if (bytes.Length == _lastLength && bytes.SequenceEqual(_lastBytes.AsSpan(0, _lastLength))) return _last;
-            _last = System.Text.Encoding.UTF8.GetString(bytes);
-            if (bytes.Length <= 4096)
-            {
-                if (_lastBytes.Length < bytes.Length) _lastBytes = new byte[Math.Max(bytes.Length, 2 * _lastBytes.Length)];
-                bytes.CopyTo(_lastBytes);
-                _lastLength = bytes.Length;
-            }
-            else
-            {
-                _lastLength = -1;
-            }
-            return _last;
-        }
-    }
-
-    /// <summary>An integer list column widened to int64.</summary>
-    private sealed class IntegerColumn
-    {
-        public LeveledColumn Levels { get; } = new();
-
-        public long[] Values { get; private set; } = [];
-
-        public void Grow(int n)
-        {
-            if (Values.Length < n) Values = new long[Math.Max(n, 2 * Values.Length)];
-        }
-    }
 }
