@@ -12,7 +12,9 @@
 # Env: ROWS (2000), SHARDS (4: streaming splits shards among workers, so >= 2 for a fair 2-worker run),
 #      BATCHES (30 timed Python batches after WARMUP (1) batches), DOTNET_BATCHES (150: .NET's clock includes its
 #      startup and first batch, so it runs longer to reach a steady rate), WORKERS ("1 2"), MODE (stream|map, nanoVLM default
-#      stream), OUT (a temp dir: JSON results + the data unless DATA is given), PY (/usr/bin/python3).
+#      stream), OUT (a temp dir: JSON results + the data unless DATA is given), PY (/usr/bin/python3),
+#      BASELINE_CLI (another build's nanovlm.dll, e.g. of an earlier commit: run right before this build's loader for
+#      each worker count, on the same data, as the "NanoVlm.NET (baseline)" rows), SKIP_PYTHON (1: .NET rows only).
 # Prints each run's JSON line, then a markdown table (with .NET/Python ratios when `nanovlm loader` exists).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -45,7 +47,10 @@ run_dotnet_loader() {  # $1 = workers, $2 = result file
 }
 # ---------------------------------------------------------------------------------------------------------------
 
+BASELINE_CLI=${BASELINE_CLI:-}
+export SKIP_PYTHON=${SKIP_PYTHON:-0}
 for w in $WORKERS; do
+  [ "$SKIP_PYTHON" = 1 ] && break
   echo "python nanoVLM reference, workers=$w ..." >&2
   "$PY" tools/loader_reference_bench.py --data "$DATA" --workers "$w" --batches "$BATCHES" --warmup "$WARMUP" \
     --mode "$MODE" > "$OUT/python_w$w.json"
@@ -56,6 +61,11 @@ HAVE_DOTNET=0
 if dotnet_has_loader; then
   HAVE_DOTNET=1
   for w in $WORKERS; do
+    if [ -n "$BASELINE_CLI" ]; then
+      echo "nanovlm loader (baseline $BASELINE_CLI), workers=$w ..." >&2
+      dotnet "$BASELINE_CLI" loader --data "$DATA" --batches "$DOTNET_BATCHES" --workers "$w" --json > "$OUT/baseline_w$w.json"
+      cat "$OUT/baseline_w$w.json"
+    fi
     echo "nanovlm loader, workers=$w ..." >&2
     run_dotnet_loader "$w" "$OUT/dotnet_w$w.json"
     cat "$OUT/dotnet_w$w.json"
@@ -87,8 +97,14 @@ for w in workers:
         ratio = None
         if d is not None and p and p.get("samples_per_s") and pick(d, "samples_per_s") is not None:
             ratio = pick(d, "samples_per_s") / p["samples_per_s"]
+        b = load(f"baseline_w{w}.json")
+        if b is not None:
+            bratio = pick(b, "samples_per_s") / p["samples_per_s"] if p and p.get("samples_per_s") else None
+            rows.append(("NanoVlm.NET (baseline)", w, b, bratio))
         rows.append(("NanoVlm.NET", w, d, ratio))
 for impl, w, r, ratio in rows:
+    if r is None and impl == "nanoVLM Python" and os.environ.get("SKIP_PYTHON") == "1":
+        continue
     if r is None:
         print(f"| {impl} | {w} | (no result) | | | | | | | |"); continue
     print(f"| {impl} | {w} | {pick(r, 'batches')} | {pick(r, 'samples', 'samples_emitted')} | {f(pick(r, 'seconds'), '.2f')} | "

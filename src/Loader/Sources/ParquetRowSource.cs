@@ -3,15 +3,18 @@ using NanoVlm.Loader.Sources.Internal;
 namespace NanoVlm.Loader.Sources;
 
 /// <summary>
-/// Parquet shards in the FineVision layout (Parquet.Net): <c>images</c> = list of struct {bytes, path},
+/// Parquet shards in the FineVision layout, read with Apache Arrow's C++ Parquet library (ParquetSharp), the reader
+/// pyarrow wraps: <c>images</c> = list of struct {bytes, path},
 /// <c>texts</c> = list of struct {user, assistant} (fields bound by name, any order), a top-level <c>source</c> string
 /// and the four per-turn rating lists (list&lt;int64&gt;, entries nullable, columns optional; their <c>*_min</c>
 /// columns are ignored). Columns are bound by name, so their order does not matter.
 /// </summary>
 /// <remarks>
 /// A shard is read one row group at a time, so memory is bounded by the largest row group; a
-/// <see cref="FileRowSource.ReadShard"/> from a later row skips whole row groups using only the footer. Each image's bytes are the
-/// array Parquet.Net decodes the value into (one copy out of the page, none more). A missing <c>texts</c> column, a
+/// <see cref="FileRowSource.ReadShard"/> from a later row skips whole row groups using only the footer. Each image's bytes are a
+/// slice of one native buffer per open shard, copied once out of Arrow's decoded page (as Arrow's own record-batch
+/// reader copies values out of pages), valid until the enumerator moves past the row's row group; reading a slice
+/// after the enumeration ended throws <see cref="ObjectDisposedException"/>. A missing <c>texts</c> column, a
 /// column of the wrong type, a file that is not parquet, a damaged footer or a damaged data page raise a
 /// <see cref="DataSourceException"/> naming the file, row group, row (when known) and column.
 /// </remarks>
@@ -36,11 +39,11 @@ public sealed class ParquetRowSource : FileRowSource
         {
             // Row groups wholly before startRow are skipped from the footer alone, without decoding a page.
             if (reader.FirstRow(g) + reader.RowCount(g) <= startRow) continue;
-            var rows = reader.ReadRowGroup(g, Math.Max(0, startRow - reader.FirstRow(g)), cancellationToken);
-            foreach (var row in rows)
+            reader.ReadRowGroup(g, cancellationToken);
+            for (var r = (int)Math.Max(0, startRow - reader.FirstRow(g)); r < reader.RowCount(g); r++)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                yield return row;
+                yield return reader.Row(r);
             }
         }
     }

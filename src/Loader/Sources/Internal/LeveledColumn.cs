@@ -2,118 +2,89 @@ namespace NanoVlm.Loader.Sources.Internal;
 
 /// <summary>
 /// One leaf column of a row group reassembled into rows: the per-row element ranges of a list column (or one element
-/// per row for a top-level scalar), with nulls, from parquet's flat values and definition/repetition levels.
+/// per row for a top-level scalar), with nulls, from parquet's definition/repetition levels. The buffers are reused
+/// from one row group to the next, so a steady read allocates nothing here.
 /// </summary>
-/// <typeparam name="T">The raw value type (<see cref="ReadOnlyMemory{T}"/> of bytes or chars, long, int).</typeparam>
-internal sealed class LeveledColumn<T> where T : struct
+internal sealed class LeveledColumn
 {
-    internal LeveledColumn(T?[] elements, int[] offsets, bool[] rowIsNull)
-    {
-        Elements = elements;
-        Offsets = offsets;
-        RowIsNull = rowIsNull;
-    }
-
-    /// <summary>All elements of all rows in order; null where the leaf value (or its struct/element) is null.</summary>
-    public T?[] Elements { get; }
-
-    /// <summary>Row r's elements are <c>Elements[Offsets[r]..Offsets[r + 1]]</c>.</summary>
-    public int[] Offsets { get; }
-
-    /// <summary>True where the row's list (or scalar) itself is null.</summary>
-    public bool[] RowIsNull { get; }
+    private int[] _offsets = [];
+    private bool[] _rowIsNull = [];
+    private int[] _valueIndex = [];
 
     /// <summary>Number of elements of row <paramref name="row"/>.</summary>
-    public int Count(int row) => Offsets[row + 1] - Offsets[row];
+    public int Count(int row) => _offsets[row + 1] - _offsets[row];
 
-    /// <summary>Element <paramref name="k"/> of row <paramref name="row"/>.</summary>
-    public T? At(int row, int k) => Elements[Offsets[row] + k];
+    /// <summary>True where the row's list (or scalar) itself is null.</summary>
+    public bool RowIsNull(int row) => _rowIsNull[row];
 
-    /// <summary>The same rows with every non-null element converted by <paramref name="convert"/>.</summary>
-    public LeveledColumn<TOut> Map<TOut>(Func<T, TOut> convert) where TOut : struct =>
-        new LeveledColumn<TOut>(Array.ConvertAll(Elements, e => e is { } x ? convert(x) : (TOut?)null), Offsets, RowIsNull);
+    /// <summary>Index into the column's non-null values of element <paramref name="k"/> of row
+    /// <paramref name="row"/>, or -1 where the element (or its struct) is null.</summary>
+    public int ValueAt(int row, int k) => _valueIndex[_offsets[row] + k];
 
     /// <summary>
     /// Reassembles rows (Dremel record assembly for at most one level of repetition).
     /// </summary>
-    /// <param name="values">Non-null leaf values in order (as parquet's raw reader returns them).</param>
-    /// <param name="definition">Definition levels, or null when the leaf is required all the way up.</param>
-    /// <param name="repetition">Repetition levels, or null for a non-repeated column.</param>
-    /// <param name="entries">Number of level entries (the chunk's num_values).</param>
+    /// <param name="definition">Definition levels, empty when the leaf is required all the way up.</param>
+    /// <param name="repetition">Repetition levels, empty for a non-repeated column.</param>
+    /// <param name="entries">Number of level entries read.</param>
+    /// <param name="values">Number of non-null values read.</param>
     /// <param name="rows">Rows in the row group.</param>
     /// <param name="levels">The definition thresholds of the list, its element and the leaf.</param>
-    /// <param name="error">Why the levels are inconsistent, when they are.</param>
-    /// <returns>The column, or null with <paramref name="error"/> set when the levels are inconsistent.</returns>
-    public static LeveledColumn<T>? Assemble(T[] values, int[]? definition, int[]? repetition, int entries, int rows,
-        in LeafLevels levels, out string? error)
+    /// <returns>Null when the levels are consistent, else why they are not.</returns>
+    public string? Assemble(ReadOnlySpan<short> definition, ReadOnlySpan<short> repetition, int entries, int values, int rows,
+        in LeafLevels levels)
     {
-        error = null;
-        var elements = new T?[entries];
-        var offsets = new int[rows + 1];
-        var rowIsNull = new bool[rows];
+        Grow(ref _offsets, rows + 1);
+        Grow(ref _rowIsNull, rows);
+        Grow(ref _valueIndex, entries);
         int row = -1, v = 0, e = 0;
         var rowHasNoElements = false;
         for (var i = 0; i < entries; i++)
         {
-            var r = repetition is null ? 0 : repetition[i];
-            var d = definition is null ? levels.LeafPresent : definition[i];
+            var r = repetition.IsEmpty ? 0 : repetition[i];
+            var d = definition.IsEmpty ? levels.LeafPresent : definition[i];
             if (d < 0 || d > levels.LeafPresent || r < 0 || r > levels.MaxRepetition)
-            {
-                error = $"level out of range at entry {i} (definition {d}, repetition {r})";
-                return null;
-            }
+                return $"level out of range at entry {i} (definition {d}, repetition {r})";
             if (r == 0)
             {
-                if (++row >= rows)
-                {
-                    error = $"more rows in the levels than the row group's {rows}";
-                    return null;
-                }
-                offsets[row] = e;
-                rowIsNull[row] = d < levels.ListNonNull;
+                if (++row >= rows) return $"more rows in the levels than the row group's {rows}";
+                _offsets[row] = e;
+                _rowIsNull[row] = d < levels.ListNonNull;
             }
             else if (row < 0)
             {
-                error = "the first repetition level is not 0";
-                return null;
+                return "the first repetition level is not 0";
             }
             else if (rowHasNoElements)
             {
-                error = $"an empty list continues a row at entry {i}";
-                return null;
+                return $"an empty list continues a row at entry {i}";
             }
             rowHasNoElements = d < levels.ElementExists;
             if (rowHasNoElements)
             {
                 // Null or empty list: exactly one entry, no element.
-                if (r != 0)
-                {
-                    error = $"a null or empty list marker inside a list at entry {i}";
-                    return null;
-                }
+                if (r != 0) return $"a null or empty list marker inside a list at entry {i}";
                 continue;
             }
             if (d == levels.LeafPresent)
             {
-                if (v >= values.Length)
-                {
-                    error = "fewer values than defined levels";
-                    return null;
-                }
-                elements[e++] = values[v++];
+                if (v >= values) return "fewer values than defined levels";
+                _valueIndex[e++] = v++;
             }
             else
             {
-                elements[e++] = null;
+                _valueIndex[e++] = -1;
             }
         }
-        if (row + 1 != rows)
-        {
-            error = $"{row + 1} rows in the levels, the row group has {rows}";
-            return null;
-        }
-        offsets[rows] = e;
-        return new LeveledColumn<T>(elements, offsets, rowIsNull);
+        if (row + 1 != rows) return $"{row + 1} rows in the levels, the row group has {rows}";
+        if (v != values) return $"{values} values for {v} defined levels";
+        _offsets[rows] = e;
+        return null;
+    }
+
+    private static void Grow<T>(ref T[] array, int length)
+    {
+        if (array.Length < length) array = new T[Math.Max(length, array.Length * 2)];
     }
 }
 

@@ -1,42 +1,43 @@
-using Parquet;
-using Parquet.Meta;
-using Parquet.Schema;
 using NanoVlm.Loader.Text;
+using ParquetSharp;
 
 namespace NanoVlm.Loader.Sources.Internal;
 
 /// <summary>
-/// One open FineVision-layout parquet shard: footer read and columns bound on open, then rows assembled one row group
-/// at a time. Every failure becomes a <see cref="DataSourceException"/> naming the shard, row group and column.
+/// One open FineVision-layout parquet shard read through Apache Arrow's C++ Parquet library (ParquetSharp's
+/// low-level column readers): footer read and columns bound on open, then one row group at a time decoded into
+/// reused buffers and handed out row by row. Every failure becomes a <see cref="DataSourceException"/> naming the
+/// shard, row group and column.
 /// </summary>
-internal sealed class ParquetShardReader : IDisposable
+internal sealed partial class ParquetShardReader : IDisposable
 {
     // Upper bound on a column chunk's level entries; a damaged footer must not make us allocate gigabytes.
     private const long MaxEntriesPerChunk = 1L << 27;
 
     private readonly string _path;
     private readonly int _shardIndex;
-    private readonly ReadBudgetStream _stream;
-    private readonly ParquetReader _reader;
+    private readonly ParquetFileReader _reader;
     private readonly FineVisionParquetBinding _binding;
     private readonly long[] _rowGroupFirstRow;
+    private readonly ColumnScratch _scratch = new();
+    private readonly NativeByteBuffer _imageBytes = new();
+    private readonly StringColumn _user = new(), _assistant = new(), _source = new();
+    private readonly LeveledColumn _images = new();
+    private readonly IntegerColumn[] _ratings;
+    private long[] _imageOffsets = [];
+    private int[] _imageLengths = [];
+    private int _group = -1;
+    private bool _hasSource;
 
-    private ParquetShardReader(string path, int shardIndex, ReadBudgetStream stream, ParquetReader reader,
-        FineVisionParquetBinding binding)
+    private ParquetShardReader(string path, int shardIndex, ParquetFileReader reader, FineVisionParquetBinding binding,
+        long[] rowGroupFirstRow)
     {
         _path = path;
         _shardIndex = shardIndex;
-        _stream = stream;
         _reader = reader;
         _binding = binding;
-        _rowGroupFirstRow = new long[reader.RowGroupCount + 1];
-        var meta = reader.Metadata!.RowGroups;
-        for (var g = 0; g < reader.RowGroupCount; g++)
-        {
-            var n = meta[g].NumRows;
-            if (n < 0) throw new DataSourceException(path, $"negative row count {n} in the footer (damaged footer)", g);
-            _rowGroupFirstRow[g + 1] = _rowGroupFirstRow[g] + n;
-        }
+        _rowGroupFirstRow = rowGroupFirstRow;
+        _ratings = [.. binding.Ratings.Select(_ => new IntegerColumn())];
     }
 
     /// <summary>Number of row groups.</summary>
@@ -52,181 +53,269 @@ internal sealed class ParquetShardReader : IDisposable
     /// <exception cref="DataSourceException">The file is missing, not parquet, has a damaged footer or the wrong schema.</exception>
     public static ParquetShardReader Open(string path, int shardIndex, CancellationToken cancellationToken)
     {
-        ReadBudgetStream? stream;
+        cancellationToken.ThrowIfCancellationRequested();
+        if (!File.Exists(path)) throw new DataSourceException(path, "cannot open: the file does not exist");
+        ParquetFileReader? reader = null;
         try
         {
-            stream = new ReadBudgetStream(new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16,
-                FileOptions.RandomAccess));
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new DataSourceException(path, $"cannot open: {e.Message}", inner: e);
-        }
-        ParquetReader? reader = null;
-        try
-        {
-            // The footer read is bounded by the file size.
-            stream.SetBudget(stream.Length + 1);
-            reader = ParquetReader.CreateAsync(stream, new ParquetOptions(), leaveStreamOpen: true, cancellationToken)
-                .GetAwaiter().GetResult();
-            stream.ClearBudget();
-            if (reader.Metadata is null) throw new InvalidDataException("the footer has no file metadata");
-            var binding = FineVisionParquetBinding.Bind(reader.Schema, path);
-            var shard = new ParquetShardReader(path, shardIndex, stream, reader, binding);
-            stream = null;
+            // Arrow checks the footer's magic only; a damaged start of the file is reported here.
+            CheckLeadingMagic(path);
+            reader = new ParquetFileReader(path);
+            using var meta = reader.FileMetaData;
+            var groups = meta.NumRowGroups;
+            var firstRow = new long[groups + 1];
+            for (var g = 0; g < groups; g++)
+            {
+                using var rowGroup = reader.RowGroup(g);
+                var groupMeta = rowGroup.MetaData;
+                var n = groupMeta.NumRows;
+                if (n < 0 || n > int.MaxValue)
+                    throw new DataSourceException(path, $"row count {n} in the footer (damaged footer)", g);
+                firstRow[g + 1] = firstRow[g] + n;
+            }
+            var schema = meta.Schema;
+            var binding = FineVisionParquetBinding.Bind(schema, path);
+            var shard = new ParquetShardReader(path, shardIndex, reader, binding, firstRow);
             reader = null;
             return shard;
         }
         catch (Exception e) when (e is not (DataSourceException or OperationCanceledException))
         {
-            throw new DataSourceException(path, $"not a readable parquet file: {e.Message}", inner: e);
+            throw new DataSourceException(path, $"not a readable parquet file: {Describe(e)}", inner: e);
         }
         finally
         {
-            reader?.DisposeAsync().AsTask().GetAwaiter().GetResult();
-            stream?.Dispose();
+            reader?.Dispose();
         }
     }
 
-    /// <summary>
-    /// Reads row group <paramref name="g"/> and returns its rows from <paramref name="skip"/> on. Images are the
-    /// byte arrays parquet decoded (one copy out of the page, none more).
-    /// </summary>
-    public List<SourceRow> ReadRowGroup(int g, long skip, CancellationToken cancellationToken)
+    private static void CheckLeadingMagic(string path)
     {
-        var rows = checked((int)RowCount(g));
+        Span<byte> head = stackalloc byte[4];
+        using var file = File.OpenHandle(path);
+        var n = RandomAccess.Read(file, head, 0);
+        // "PAR1", or "PARE" for a file with an encrypted footer.
+        if (n < 4 || !head[..3].SequenceEqual("PAR"u8) || (head[3] != (byte)'1' && head[3] != (byte)'E'))
+            throw new InvalidDataException(
+                $"the file does not start with the parquet magic PAR1 (found {Convert.ToHexString(head[..n])}, {new FileInfo(path).Length} bytes)");
+    }
+
+    /// <summary>Decodes every bound column of row group <paramref name="g"/>; its rows are then built by
+    /// <see cref="Row"/> until the next call.</summary>
+    public void ReadRowGroup(int g, CancellationToken cancellationToken)
+    {
+        var rows = (int)RowCount(g);
         var firstRow = FirstRow(g);
-        string column = "";
+        _group = -1;
+        var column = "";
         try
         {
-            using var rowGroup = _reader.OpenRowGroupReader(g);
+            using var rowGroup = _reader.RowGroup(g);
             var b = _binding;
             column = b.TextsUser.Column;
-            var user = Read<ReadOnlyMemory<char>>(rowGroup, b.TextsUser, g, rows, cancellationToken);
+            ReadStrings(rowGroup, b.TextsUser, rows, _user, cancellationToken);
             column = b.TextsAssistant.Column;
-            var assistant = Read<ReadOnlyMemory<char>>(rowGroup, b.TextsAssistant, g, rows, cancellationToken);
-            LeveledColumn<ReadOnlyMemory<byte>>? images = null;
+            ReadStrings(rowGroup, b.TextsAssistant, rows, _assistant, cancellationToken);
             if (b.ImageBytes is { } ib)
             {
                 column = ib.Column;
-                images = Read<ReadOnlyMemory<byte>>(rowGroup, ib, g, rows, cancellationToken);
+                ReadImages(rowGroup, ib, rows, cancellationToken);
             }
-            LeveledColumn<ReadOnlyMemory<char>>? source = null;
             if (b.Source is { } sc)
             {
                 column = sc.Column;
-                source = Read<ReadOnlyMemory<char>>(rowGroup, sc, g, rows, cancellationToken);
+                ReadStrings(rowGroup, sc, rows, _source, cancellationToken);
             }
-            var ratings = new LeveledColumn<long>?[b.Ratings.Length];
-            for (var i = 0; i < ratings.Length; i++)
+            _hasSource = b.Source is not null;
+            for (var i = 0; i < _ratings.Length; i++)
             {
                 if (b.Ratings[i] is not { } rl) continue;
                 column = rl.Column;
-                ratings[i] = rl.Field.ClrType == typeof(long)
-                    ? Read<long>(rowGroup, rl, g, rows, cancellationToken)
-                    : Read<int>(rowGroup, rl, g, rows, cancellationToken).Map(x => (long)x);
+                ReadIntegers(rowGroup, rl, rows, _ratings[i], cancellationToken);
             }
-            column = "";
-
-            var result = new List<SourceRow>(rows - (int)Math.Min(skip, rows));
-            for (var r = (int)Math.Min(skip, rows); r < rows; r++)
-            {
-                column = b.TextsAssistant.Column;
-                if (user.Count(r) != assistant.Count(r))
-                    throw new DataSourceException(_path,
-                        $"texts has {user.Count(r)} user and {assistant.Count(r)} assistant entries", g, firstRow + r, "texts");
-                IReadOnlyList<ChatTurn>? turns = null;
-                if (!user.RowIsNull[r])
-                {
-                    var t = new ChatTurn[user.Count(r)];
-                    for (var k = 0; k < t.Length; k++)
-                        t[k] = new ChatTurn(Str(user.At(r, k)), Str(assistant.At(r, k)));
-                    turns = t;
-                }
-                IReadOnlyList<ReadOnlyMemory<byte>> imageList = [];
-                if (images is not null && images.Count(r) > 0)
-                {
-                    var list = new ReadOnlyMemory<byte>[images.Count(r)];
-                    for (var k = 0; k < list.Length; k++)
-                        list[k] = images.At(r, k) ?? ReadOnlyMemory<byte>.Empty;
-                    imageList = list;
-                }
-                result.Add(new SourceRow
-                {
-                    Position = new RowPosition(_shardIndex, g, firstRow + r),
-                    ShardName = _path,
-                    Text = new TextSample
-                    {
-                        Texts = turns,
-                        RelevanceRatings = RatingList(ratings[0], r),
-                        ImageCorrespondenceRatings = RatingList(ratings[1], r),
-                        VisualDependencyRatings = RatingList(ratings[2], r),
-                        FormattingRatings = RatingList(ratings[3], r),
-                    },
-                    Images = imageList,
-                    Source = source is null ? null : Str(source.At(r, 0)),
-                });
-            }
-            return result;
+            _group = g;
         }
         catch (Exception e) when (e is not (DataSourceException or OperationCanceledException))
         {
             // The failing row is not known inside a column chunk: name the row group's row range instead.
             throw new DataSourceException(_path,
-                $"cannot read the column chunk of rows {firstRow}..{firstRow + rows - 1} (corrupt or truncated data): {e.Message}", g,
+                $"cannot read the column chunk of rows {firstRow}..{firstRow + rows - 1} (corrupt or truncated data): {Describe(e)}", g,
                 column: column.Length == 0 ? null : column, inner: e);
         }
-        finally
+        catch (LevelsException e)
         {
-            _stream.ClearBudget();
+            throw new DataSourceException(_path, $"inconsistent definition/repetition levels: {e.Message}", g, column: column);
         }
     }
 
-    private static string? Str(ReadOnlyMemory<char>? s) => s is { } m ? new string(m.Span) : null;
-
-    private static long?[]? RatingList(LeveledColumn<long>? column, int r)
+    /// <summary>Row <paramref name="r"/> of the row group last read; its images are valid until the next
+    /// <see cref="ReadRowGroup"/>.</summary>
+    public SourceRow Row(int r)
     {
-        if (column is null || column.RowIsNull[r]) return null;
-        var list = new long?[column.Count(r)];
-        for (var k = 0; k < list.Length; k++) list[k] = column.At(r, k);
+        var g = _group;
+        var row = FirstRow(g) + r;
+        var user = _user.Levels;
+        var assistant = _assistant.Levels;
+        if (user.Count(r) != assistant.Count(r))
+            throw new DataSourceException(_path,
+                $"texts has {user.Count(r)} user and {assistant.Count(r)} assistant entries", g, row, "texts");
+        ChatTurn[]? turns = null;
+        if (!user.RowIsNull(r))
+        {
+            turns = new ChatTurn[user.Count(r)];
+            for (var k = 0; k < turns.Length; k++) turns[k] = new ChatTurn(_user.At(r, k), _assistant.At(r, k));
+        }
+        IReadOnlyList<ReadOnlyMemory<byte>> images = [];
+        if (_binding.ImageBytes is not null && _images.Count(r) > 0)
+        {
+            var list = new ReadOnlyMemory<byte>[_images.Count(r)];
+            for (var k = 0; k < list.Length; k++)
+                list[k] = _images.ValueAt(r, k) is var v and >= 0 ? _imageBytes.Slice(_imageOffsets[v], _imageLengths[v]) : default;
+            images = list;
+        }
+        return new SourceRow
+        {
+            Position = new RowPosition(_shardIndex, g, row),
+            ShardName = _path,
+            Text = new TextSample
+            {
+                Texts = turns,
+                RelevanceRatings = RatingList(0, r),
+                ImageCorrespondenceRatings = RatingList(1, r),
+                VisualDependencyRatings = RatingList(2, r),
+                FormattingRatings = RatingList(3, r),
+            },
+            Images = images,
+            Source = _hasSource && _source.Levels.Count(r) > 0 ? _source.At(r, 0) : null,
+        };
+    }
+
+    private long?[]? RatingList(int i, int r)
+    {
+        if (_binding.Ratings[i] is null) return null;
+        var column = _ratings[i];
+        if (column.Levels.RowIsNull(r)) return null;
+        var list = new long?[column.Levels.Count(r)];
+        for (var k = 0; k < list.Length; k++)
+            list[k] = column.Levels.ValueAt(r, k) is var v and >= 0 ? column.Values[v] : null;
         return list;
     }
 
-    private LeveledColumn<T> Read<T>(ParquetRowGroupReader rowGroup, FineVisionParquetBinding.Leaf leaf, int g, int rows,
-        CancellationToken cancellationToken) where T : struct
+    private void ReadStrings(RowGroupReader rowGroup, FineVisionParquetBinding.Leaf leaf, int rows, StringColumn into,
+        CancellationToken cancellationToken)
     {
-        cancellationToken.ThrowIfCancellationRequested();
-        var field = leaf.Field;
-        ColumnChunk chunk = rowGroup.GetMetadata(field)
-            ?? throw new DataSourceException(_path, "the row group has no chunk for this column (damaged footer)", g, column: leaf.Column);
-        var meta = chunk.MetaData
-            ?? throw new DataSourceException(_path, "the column chunk has no metadata (damaged footer)", g, column: leaf.Column);
-        var entries = meta.NumValues;
-        var start = new[] { meta.DictionaryPageOffset ?? 0, meta.DataPageOffset, meta.IndexPageOffset ?? 0 }.Where(o => o != 0)
-            .DefaultIfEmpty(0).Min();
-        if (entries < rows || entries > MaxEntriesPerChunk || start < 4 || meta.TotalCompressedSize < 0
-            || start + meta.TotalCompressedSize > _stream.Length)
-            throw new DataSourceException(_path,
-                $"the footer's chunk metadata is inconsistent (values {entries}, offset {start}, size {meta.TotalCompressedSize}, " +
-                $"file {_stream.Length} bytes, {rows} rows)", g, column: leaf.Column);
-        var n = (int)entries;
-        var values = new T[n];
-        var definition = field.MaxDefinitionLevel > 0 ? new int[n] : null;
-        var repetition = field.MaxRepetitionLevel > 0 ? new int[n] : null;
-        _stream.SetBudget(2 * meta.TotalCompressedSize + (1 << 20));
-        // Explicit nulls: an int[] null would convert to an empty Memory<int>, not to a missing buffer.
-        Memory<int>? defBuffer = null, repBuffer = null;
-        if (definition is not null) defBuffer = definition;
-        if (repetition is not null) repBuffer = repetition;
-        rowGroup.ReadRawAsync<T>(field, values, defBuffer, repBuffer, cancellationToken).AsTask().GetAwaiter().GetResult();
-        _stream.ClearBudget();
-        return LeveledColumn<T>.Assemble(values, definition, repetition, n, rows, leaf.Levels, out var error)
-            ?? throw new DataSourceException(_path, $"inconsistent definition/repetition levels: {error}", g, column: leaf.Column);
+        using var reader = Open<ByteArray>(rowGroup, leaf, rows, out var entries);
+        into.Grow(entries);
+        ReadLevels(reader, leaf, entries, rows, into.Levels, cancellationToken, (batch, at) =>
+        {
+            for (var i = 0; i < batch.Length; i++) into.Values[at + i] = into.Decode(batch[i]);
+        });
     }
+
+    private void ReadImages(RowGroupReader rowGroup, FineVisionParquetBinding.Leaf leaf, int rows, CancellationToken cancellationToken)
+    {
+        using var reader = Open<ByteArray>(rowGroup, leaf, rows, out var entries);
+        if (_imageOffsets.Length < entries)
+        {
+            _imageOffsets = new long[entries];
+            _imageLengths = new int[entries];
+        }
+        _imageBytes.Clear();
+        // Arrow's decoded page is only valid until the next batch: copy each image once into the row group's buffer.
+        ReadLevels(reader, leaf, entries, rows, _images, cancellationToken, (batch, at) =>
+        {
+            for (var i = 0; i < batch.Length; i++)
+            {
+                _imageLengths[at + i] = batch[i].Length;
+                _imageOffsets[at + i] = _imageBytes.Append(Bytes(batch[i]));
+            }
+        });
+    }
+
+    private void ReadIntegers(RowGroupReader rowGroup, FineVisionParquetBinding.Leaf leaf, int rows, IntegerColumn into,
+        CancellationToken cancellationToken)
+    {
+        if (leaf.Type == PhysicalType.Int64)
+        {
+            using var reader = Open<long>(rowGroup, leaf, rows, out var entries);
+            into.Grow(entries);
+            ReadLevels(reader, leaf, entries, rows, into.Levels, cancellationToken, (batch, at) => batch.CopyTo(into.Values.AsSpan(at)));
+        }
+        else
+        {
+            using var reader = Open<int>(rowGroup, leaf, rows, out var entries);
+            into.Grow(entries);
+            ReadLevels(reader, leaf, entries, rows, into.Levels, cancellationToken, (batch, at) =>
+            {
+                for (var i = 0; i < batch.Length; i++) into.Values[at + i] = batch[i];
+            });
+        }
+    }
+
+    private ColumnReader<T> Open<T>(RowGroupReader rowGroup, FineVisionParquetBinding.Leaf leaf, int rows, out int entries)
+        where T : unmanaged
+    {
+        using (var meta = rowGroup.MetaData.GetColumnChunkMetaData(leaf.ColumnIndex))
+        {
+            var n = meta.NumValues;
+            if (n < rows || n > MaxEntriesPerChunk)
+                throw new InvalidDataException($"the footer's chunk metadata is inconsistent ({n} values for {rows} rows)");
+            entries = (int)n;
+        }
+        var reader = rowGroup.Column(leaf.ColumnIndex);
+        if (reader is ColumnReader<T> typed) return typed;
+        var found = reader.ElementType.Name;
+        reader.Dispose();
+        throw new InvalidDataException($"the column chunk holds {found} values, the schema says {leaf.Type}");
+    }
+
+    /// <summary>A batch of decoded values and the index of its first value in the column.</summary>
+    private delegate void ValueSink<T>(ReadOnlySpan<T> batch, int at);
+
+    // Reads the chunk's levels and values in Arrow's page-sized batches, handing each batch of values to `sink` while
+    // Arrow's buffers are valid, then reassembles the rows.
+    private void ReadLevels<T>(ColumnReader<T> reader, FineVisionParquetBinding.Leaf leaf, int entries, int rows,
+        LeveledColumn into, CancellationToken cancellationToken, ValueSink<T> sink) where T : unmanaged
+    {
+        var scratch = _scratch;
+        var values = scratch.Values<T>(entries);
+        scratch.GrowLevels(entries);
+        var hasDef = leaf.Levels.LeafPresent > 0;
+        var hasRep = leaf.Levels.MaxRepetition > 0;
+        int levels = 0, read = 0;
+        while (levels < entries)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var want = entries - levels;
+            var n = (int)reader.ReadBatch(want,
+                hasDef ? scratch.Definition.AsSpan(levels, want) : default,
+                hasRep ? scratch.Repetition.AsSpan(levels, want) : default,
+                values.AsSpan(0, want), out var valuesRead);
+            if (n == 0) throw new InvalidDataException($"the column chunk ended after {levels} of the footer's {entries} values");
+            sink(values.AsSpan(0, (int)valuesRead), read);
+            levels += n;
+            read += (int)valuesRead;
+        }
+        if (reader.HasNext) throw new InvalidDataException($"the column chunk has more than the footer's {entries} values");
+        if (into.Assemble(hasDef ? scratch.Definition.AsSpan(0, entries) : default,
+                hasRep ? scratch.Repetition.AsSpan(0, entries) : default, entries, read, rows, leaf.Levels) is { } error)
+            throw new LevelsException(error);
+    }
+
+    // ParquetSharp reports Arrow's errors as "<mangled C++ type> (message: '<what>')": keep the what.
+    private static string Describe(Exception e) =>
+        e is ParquetException && ArrowMessage().Match(e.Message) is { Success: true } m ? m.Groups[1].Value.Trim() : e.Message;
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^\S+ \(message: '(.*)'\)\s*$", System.Text.RegularExpressions.RegexOptions.Singleline)]
+    private static partial System.Text.RegularExpressions.Regex ArrowMessage();
+
+    private static ReadOnlySpan<byte> Bytes(ByteArray value) => StringColumn.Bytes(value);
 
     public void Dispose()
     {
-        _reader.DisposeAsync().AsTask().GetAwaiter().GetResult();
-        _stream.Dispose();
+        _reader.Dispose();
+        _imageBytes.Dispose();
     }
+
+    private sealed class LevelsException(string message) : Exception(message);
 }
