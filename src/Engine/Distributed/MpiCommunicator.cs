@@ -18,10 +18,11 @@ public sealed class MpiCommunicator : ICommunicator
     {
         if (Interlocked.Exchange(ref s_created, 1) != 0)
             throw new InvalidOperationException("MPI can be initialised once per process; an MpiCommunicator already exists.");
-        MpiNative.EnsureLoaded();
         // UCX (MPICH's transport on Debian) turns SIGSEGV/SIGBUS/SIGILL/SIGFPE into a backtrace and an abort by
-        // default; .NET raises NullReferenceException and friends from those signals, so UCX must leave them alone.
+        // default; .NET raises NullReferenceException and friends from those signals, so UCX must leave them alone. UCX
+        // reads this when its library loads, so it is set before MPICH (which links UCX) is loaded.
         LibC.SetEnv("UCX_ERROR_SIGNALS", "", 0);
+        MpiNative.EnsureLoaded();
         Check(MpiNative.Initialized(out int already), "MPI_Initialized");
         if (already != 0) throw new InvalidOperationException("MPI was initialised by someone else in this process.");
         Check(MpiNative.InitThread(0, 0, MpiNative.ThreadFunneled, out _), "MPI_Init_thread");
