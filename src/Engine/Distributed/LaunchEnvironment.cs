@@ -31,6 +31,9 @@ public enum Launcher
 /// <param name="MasterAddress">torchrun's <c>MASTER_ADDR:MASTER_PORT</c>, when set.</param>
 public sealed record LaunchEnvironment(Launcher Launcher, int Rank, int WorldSize, int LocalRank, string? MasterAddress)
 {
+    /// <summary>Processes on this machine (<c>MPI_LOCALNRANKS</c> or torchrun's <c>LOCAL_WORLD_SIZE</c>; 1 when unknown).</summary>
+    public int LocalWorldSize { get; init; } = 1;
+
     /// <summary>A single process.</summary>
     public static LaunchEnvironment Single { get; } = new(Launcher.None, 0, 1, 0, null);
 
@@ -60,13 +63,15 @@ public sealed record LaunchEnvironment(Launcher Launcher, int Rank, int WorldSiz
                 : get("LOCAL_RANK") is { } lr ? Int("LOCAL_RANK", lr) : rank;
             if (get("WORLD_SIZE") is { } ws && Int("WORLD_SIZE", ws) != size)
                 throw new InvalidOperationException($"WORLD_SIZE={ws} disagrees with the MPI launcher's PMI_SIZE={size}; unset WORLD_SIZE or make them equal.");
-            return Checked(new LaunchEnvironment(Launcher.Mpi, rank, size, local, master), "PMI_RANK");
+            int localSize = get("MPI_LOCALNRANKS") is { } ln ? Int("MPI_LOCALNRANKS", ln) : get("LOCAL_WORLD_SIZE") is { } lw ? Int("LOCAL_WORLD_SIZE", lw) : 1;
+            return Checked(new LaunchEnvironment(Launcher.Mpi, rank, size, local, master) { LocalWorldSize = localSize }, "PMI_RANK");
         }
         if (get("WORLD_SIZE") is { } worldText && get("RANK") is { } rankText)
         {
             int size = Int("WORLD_SIZE", worldText), rank = Int("RANK", rankText);
             int local = get("LOCAL_RANK") is { } lr ? Int("LOCAL_RANK", lr) : rank;
-            return Checked(new LaunchEnvironment(size > 1 ? Launcher.Torchrun : Launcher.None, rank, size, local, master), "RANK");
+            int localSize = get("LOCAL_WORLD_SIZE") is { } lw ? Int("LOCAL_WORLD_SIZE", lw) : 1;
+            return Checked(new LaunchEnvironment(size > 1 ? Launcher.Torchrun : Launcher.None, rank, size, local, master) { LocalWorldSize = localSize }, "RANK");
         }
         return Single;
     }

@@ -46,6 +46,9 @@ public sealed class Trainer : IDisposable
         _reducer = parallel?.CreateReducer(_recipe.Parameters); // the recipe lists the tied head once
     }
 
+    /// <summary>The gradient all-reduce of a data-parallel run (null for a single process).</summary>
+    public GradientReducer? Reducer => _reducer;
+
     /// <summary>Raised after every optimizer step.</summary>
     public event Action<StepMetrics>? StepCompleted;
 
