@@ -11,6 +11,7 @@ using static TorchSharp.torch;
 // Usage: (under mpiexec -n N) DataParallelHost train DATA OUT [key=value...]
 //        DataParallelHost reference DATA OUT [key=value...]   (one process, every rank's packs in one batch)
 //        DataParallelHost data DATA ROWS                        (writes the sample data)
+//        (under mpiexec) DataParallelHost bench - -            (times the all-reduce alone)
 //        (under mpiexec) DataParallelHost probe - -            (MPI_Init leaves .NET's signal handling intact)
 // keys: objective=micro|tokens, steps, ga, batch, timeout (s), lr (all groups).
 var mode = args[0];
@@ -47,6 +48,28 @@ if (mode == "reference") return Reference();
 
 var launch = LaunchEnvironment.Detect();
 using var communicator = new WatchedCommunicator(new MpiCommunicator(), TimeSpan.FromSeconds(double.Parse(Get("timeout", "1800"), CultureInfo.InvariantCulture)), Console.Error);
+if (mode == "bench")
+{
+    // The all-reduce alone: after a synchronising all-reduce, N float32 elements in 25 MB buckets, timed on rank 0.
+    foreach (long n in new long[] { 351_000, 1_804_128, 16_000_000, 64_000_000 })
+    {
+        var buffer = new float[Math.Min(n, GradientReducer.DefaultBucketElements)];
+        var times = new List<double>();
+        var sync = new double[1];
+        for (int repeat = 0; repeat < 5; repeat++)
+        {
+            communicator.AllReduce(sync, ReduceOperation.Sum);
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            for (long done = 0; done < n; done += buffer.Length)
+                communicator.AllReduce(buffer.AsSpan(0, (int)Math.Min(buffer.Length, n - done)), ReduceOperation.Sum);
+            times.Add(clock.Elapsed.TotalSeconds);
+        }
+        times.Sort();
+        if (communicator.Rank == 0)
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"all-reduce of {n * 4 / 1e6:F1} MB over {communicator.Size} ranks: median {times[2] * 1000:F1} ms, min {times[0] * 1000:F1} ms ({n * 4 / times[2] / 1e9:F2} GB/s algorithm bandwidth)"));
+    }
+    return 0;
+}
 if (mode == "probe")
 {
     // .NET turns SIGSEGV into NullReferenceException; MPI's transport must not have taken that signal over.
