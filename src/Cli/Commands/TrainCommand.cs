@@ -192,7 +192,7 @@ internal static class TrainCommand
                 Func<IEnumerable<Batch>>? validation = valData is null ? null : () => ValidationBatches(valData, loaderOptions, tokenizer);
                 var summary = trainer.Run(loader, validation, resumeState, cancel.Token);
                 var counters = loader.Counters;
-                if (json)
+                if (json && writer)
                     stdout.WriteLine(JsonSerializer.Serialize(new
                     {
                         steps = summary.Steps, final_loss = summary.FinalLoss, checkpoint = summary.LastCheckpoint, interrupted = summary.Interrupted,
