@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Runtime.InteropServices;
 using System.Text.Json;
 using NanoVlm.Engine;
+using NanoVlm.Engine.Distributed;
 using NanoVlm.Engine.Runtime;
 using NanoVlm.Engine.Training;
 using NanoVlm.Loader.Configuration;
@@ -61,6 +62,12 @@ internal static class TrainCommand
     private static readonly Option<bool> SkipNonFinite = new("--skip-nonfinite-loss") { Description = "Skip micro-batches whose loss is NaN/inf (counted) instead of stopping." };
     private static readonly Option<int> LogEvery = new("--log-every") { Description = "Progress line every N steps." };
     private static readonly Option<bool> Json = new("--json") { Description = "Print the summary as one JSON object." };
+    private static readonly Option<string> LossAverage = new("--loss-average")
+    {
+        Description = "micro-batch (nanoVLM's objective, the default: the mean over ranks × micro-batches of each micro-batch's token mean) or token (every labelled token of the step, on every rank, weighs the same).",
+        DefaultValueFactory = _ => "micro-batch",
+    };
+    private static readonly Option<double> DistTimeout = new("--dist-timeout") { Description = "Data-parallel runs: seconds a rank waits in one collective before it gives up and ends the job (nanoVLM: 30 min).", DefaultValueFactory = _ => 1800 };
 
     /// <summary>Builds the command.</summary>
     public static Command Create()
@@ -69,8 +76,10 @@ internal static class TrainCommand
         {
             Preset, Config, Data, ValData, From, Resume, VisionBackbone, LanguageBackbone, EvalTasksOption, EvalDataDir, EvalLimit, EvalBatchSize, Out, MaxSteps, BatchSize, Accumulation, LrMp, LrVision, LrLanguage,
             Freeze, LoraRank, LoraAlpha, LoraDropout, LoraTargets, TrainEvalBatches, EvalInterval, Attention, Device, Workers, Tokenizer, SkipNonFinite, LogEvery, Json,
+            LossAverage, DistTimeout,
         };
         Attention.AcceptOnlyFromAmong("document", "nanovlm");
+        LossAverage.AcceptOnlyFromAmong("micro-batch", "token");
         command.SetAction(Run);
         return command;
     }
@@ -81,8 +90,10 @@ internal static class TrainCommand
         var stderr = parse.InvocationConfiguration.Error;
         bool json = parse.GetValue(Json);
         var log = json ? TextWriter.Null : stdout;
+        DataParallel? parallel = null;
         try
         {
+            var launch = LaunchEnvironment.Detect();
             var file = ConfigOption.Load(parse, Config);
             string? resumeDir = parse.GetValue(Resume), fromDir = resumeDir ?? parse.GetValue(From);
             // The tokenizer: --tokenizer, else the checkpoint's own, else the built-in one.
@@ -124,33 +135,49 @@ internal static class TrainCommand
             loaderOptions.Validate();
             if (tokenizer.VocabularySize > model.LmVocabSize)
                 throw new ArgumentException($"The tokenizer has {tokenizer.VocabularySize} ids but the model's lm_vocab_size is {model.LmVocabSize}.");
+            var objective = parse.GetValue(LossAverage) == "token" ? GradientObjective.GlobalTokenMean : GradientObjective.MicroBatchMean;
+            parallel = TrainDistributed.Join(launch, objective, parse.GetValue(DistTimeout), stderr);
+            bool writer = parallel?.IsWriter ?? true, distributed = parallel?.WorldSize > 1;
+            if (!writer) log = TextWriter.Null; // rank 0 reports; the other ranks speak only to name themselves or fail
+            TrainDistributed.ShareCores(launch);
+            if (distributed) loaderOptions = loaderOptions with { Rank = launch.Rank, WorldSize = launch.WorldSize }; // each rank its shard
 
             string? data = parse.GetValue(Data), valData = parse.GetValue(ValData);
             if (data is null)
             {
+                if (distributed && !writer) parallel!.All(true); // rank 0 writes the sample data first (the same folder)
                 data = LoaderCliOptions.SampleData(500, log);
                 valData ??= LoaderCliOptions.SampleData(64, log, seed: 1);
+                if (distributed && writer) parallel!.All(true);
             }
             string runDir = resumeDir is not null
                 ? Path.GetDirectoryName(Path.GetFullPath(resumeDir))!
                 : Path.GetFullPath(parse.GetValue(Out) ?? Path.Combine("runs", RunName(model, train, loaderOptions)));
-            Directory.CreateDirectory(runDir);
-            model.Write(Path.Combine(runDir, Checkpoint.ConfigFile));
-            File.WriteAllText(Path.Combine(runDir, "train_options.json"), JsonSerializer.Serialize(new
+            if (distributed) runDir = parallel!.BroadcastFromWriter(runDir); // the run name holds rank 0's clock
+            var trainSettings = new
             {
                 preset = preset.Name, train.MaxTrainingSteps, train.GradientAccumulationSteps, train.MaxGradNorm, train.EvalInterval,
                 lr_mp = train.LearningRates.Projector, lr_vision_backbone = train.LearningRates.Vision, lr_language_backbone = train.LearningRates.Language,
                 attention = train.Attention.ToString(), loaderOptions.BatchSize, loaderOptions.Workers, loaderOptions.LmMaxLength, data, val_data = valData,
                 lora_rank = train.Lora?.Rank ?? 0, lora_alpha = train.Lora?.Alpha, lora_dropout = train.Lora?.Dropout, lora_target_modules = train.Lora?.TargetModules,
                 train_eval_batches = train.TrainEvalBatches ?? -1,
-            }, new JsonSerializerOptions { WriteIndented = true }));
+                world_size = launch.WorldSize, loss_average = parse.GetValue(LossAverage),
+            };
+            if (writer)
+            {
+                Directory.CreateDirectory(runDir);
+                model.Write(Path.Combine(runDir, Checkpoint.ConfigFile));
+                File.WriteAllText(Path.Combine(runDir, "train_options.json"), JsonSerializer.Serialize(trainSettings, new JsonSerializerOptions { WriteIndented = true }));
+            }
             string? baseDir = fromDir, visionPath = resumeDir is null ? parse.GetValue(VisionBackbone) : null,
                 languagePath = resumeDir is null ? parse.GetValue(LanguageBackbone) : null;
             if (loraBase is not null) (baseDir, visionPath, languagePath) = (loraBase.Checkpoint, loraBase.VisionBackbone, loraBase.LanguageBackbone);
-            else if (train.Lora is not null && resumeDir is null)
+            else if (train.Lora is not null && resumeDir is null && writer)
                 new LoraRunBase(fromDir is null ? null : Path.GetFullPath(fromDir), Full(visionPath), Full(languagePath)).Write(runDir);
 
-            var device = TorchRuntime.SelectDevice(parse.GetValue(Device));
+            string deviceName = parse.GetValue(Device)!;
+            if (distributed && deviceName is "auto" or "cuda" && TorchSharp.torch.cuda.is_available()) deviceName = $"cuda:{launch.LocalRank}"; // one GPU per local rank
+            var device = TorchRuntime.SelectDevice(deviceName);
             TorchSharp.torch.manual_seed(0); // train.py's seed
             using var vlm = baseDir is null ? new VisionLanguageModel(model, tokenizer.ImageTokenId) : Checkpoint.Load(baseDir, tokenizer.ImageTokenId);
             if (visionPath is { } vision)
@@ -158,21 +185,24 @@ internal static class TrainCommand
             if (languagePath is { } language)
                 foreach (var key in NanoVlm.Engine.Checkpoints.Backbones.LoadLanguage(vlm, language)) stderr.WriteLine($"warning: {language} has no tensor for {key} (kept its random initialisation)");
             if (device.type != TorchSharp.DeviceType.CPU) vlm.to(device);
-            using var trainer = new Trainer(vlm, train, runDir, dir => CheckpointTokenizer.Save(tokenizerPath, dir));
+            if (distributed)
+                RunAgreement.Verify(parallel!, TrainDistributed.Settings(trainSettings, model.ToJson(), data, valData, fromDir, resumeDir,
+                    tokenizerPath, RunAgreement.WeightsDigest(vlm), objective));
+            using var trainer = new Trainer(vlm, train, runDir, dir => CheckpointTokenizer.Save(tokenizerPath, dir), parallel);
             var resumeState = resumeDir is null ? null : trainer.Restore(resumeDir);
-            using var trainLog = new TrainingLog(runDir);
+            using var trainLog = writer ? new TrainingLog(runDir) : null;
             var progress = new TrainProgress(log, train.MaxTrainingSteps, train.LogInterval);
-            trainer.StepCompleted += m => { trainLog.Write(m); progress.Step(m); };
-            trainer.Validated += v => { trainLog.Write(v); log.WriteLine($"  step {v.Step}: val_loss {v.Loss:F4} ({v.Batches} batches)"); };
+            trainer.StepCompleted += m => { trainLog?.Write(m); progress.Step(m); };
+            trainer.Validated += v => { trainLog?.Write(v); log.WriteLine($"  step {v.Step}: val_loss {v.Loss:F4} ({v.Batches} batches)"); };
             trainer.CheckpointSaved += dir => log.WriteLine($"  checkpoint: {dir}");
             trainer.TrainingSet = () => ValidationBatches(data, loaderOptions, tokenizer);
             trainer.SourceNames = [SourceName(data)];
             trainer.TrainSetEvaluated += e =>
             {
-                trainLog.Write(e);
+                trainLog?.Write(e);
                 log.WriteLine($"  step {e.Step}, epoch {e.Epoch} on the training set: {string.Join(", ", e.Sources.Select(x => $"{x.Source} loss {x.Loss:F4} perplexity {x.Perplexity:F2}"))}");
             };
-            if (InTrainingEvaluation(parse, file, vlm, model, tokenizer, runDir, trainLog, log, stderr) is { } evaluate)
+            if (trainLog is not null && InTrainingEvaluation(parse, file, vlm, model, tokenizer, runDir, trainLog, log, stderr) is { } evaluate)
                 trainer.CheckpointSaved += evaluate;
 
             log.WriteLine($"nanovlm train: {(fromDir is null ? preset.Name + " model" : fromDir)}, {UniqueParameters(vlm):N0} parameters, {train.MaxTrainingSteps} steps × {train.GradientAccumulationSteps} × {loaderOptions.BatchSize} packs of {loaderOptions.LmMaxLength} tokens, {device}");
@@ -180,6 +210,8 @@ internal static class TrainCommand
                 log.WriteLine($"  LoRA: rank {adapters.Options.Rank}, alpha {adapters.Options.Alpha}, dropout {adapters.Options.Dropout}, {adapters.AdaptedLayers.Count} layers, {adapters.Parameters.Sum(p => p.numel()):N0} adapter parameters (checkpoints hold merged weights)");
             log.WriteLine($"  data: {data}{(valData is null ? "" : $"; validation: {valData}")}; run folder: {runDir}");
             if (resumeState is not null) log.WriteLine($"  resuming at step {resumeState.GlobalStep} from {resumeDir}");
+            if (distributed && trainer.Reducer is { } reducer)
+                log.WriteLine($"  data-parallel: {launch.WorldSize} ranks (MPI), {parse.GetValue(LossAverage)} loss average, {reducer.Elements * sizeof(float):N0} gradient bytes all-reduced per step in {reducer.Buckets} bucket(s)");
 
             using var cancel = new CancellationTokenSource();
             ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cancel.Cancel(); };
@@ -188,7 +220,8 @@ internal static class TrainCommand
             try
             {
                 using var trainSource = RowSources.Open(data);
-                var loaderState = resumeState?.LoaderState is { } s ? LoaderState.FromJson(s) : null;
+                var loaderState = resumeState is not null && TrainDistributed.ResumedLoaderState(resumeState, launch.Rank, launch.WorldSize, log) is { } s
+                    ? LoaderState.FromJson(s) : null;
                 using var loader = new DataLoader(trainSource, loaderOptions, loaderState, tokenizer)
                 {
                     Log = m => stderr.WriteLine($"warning: {m}"),
@@ -196,13 +229,14 @@ internal static class TrainCommand
                 Func<IEnumerable<Batch>>? validation = valData is null ? null : () => ValidationBatches(valData, loaderOptions, tokenizer);
                 var summary = trainer.Run(loader, validation, resumeState, cancel.Token);
                 var counters = loader.Counters;
-                string? chart = LossChartOrWarning(runDir, stderr);
-                if (json)
+                string? chart = writer ? LossChartOrWarning(runDir, stderr) : null;
+                if (json && writer)
                     stdout.WriteLine(JsonSerializer.Serialize(new
                     {
                         steps = summary.Steps, final_loss = summary.FinalLoss, checkpoint = summary.LastCheckpoint, interrupted = summary.Interrupted,
                         skipped_micro_batches = summary.SkippedMicroBatches, seconds = summary.Seconds, run = runDir,
                         rows_read = counters.RowsRead, samples = counters.SamplesEmitted, dropped = counters.Dropped, loss_chart = chart,
+                        world_size = launch.WorldSize,
                     }));
                 else
                 {
@@ -220,10 +254,18 @@ internal static class TrainCommand
             }
         }
         catch (Exception e) when (e is ArgumentException or IOException or InvalidDataException or InvalidOperationException
-                                   or ConfigFileException or NonFiniteLossException or NotSupportedException)
+                                   or ConfigFileException or NonFiniteLossException or NotSupportedException or DllNotFoundException)
         {
-            stderr.WriteLine($"error: {e.Message}");
+            bool distributed = parallel is { WorldSize: > 1 };
+            stderr.WriteLine(distributed ? $"error: rank {parallel!.Rank} of {parallel.WorldSize}: {e.Message}" : $"error: {e.Message}");
+            stderr.Flush();
+            // One rank's error ends the job: the other ranks would otherwise wait for it in their next collective.
+            if (distributed) parallel!.Communicator.Abort(2);
             return 2;
+        }
+        finally
+        {
+            parallel?.Communicator.Dispose(); // MPI_Finalize
         }
     }
 

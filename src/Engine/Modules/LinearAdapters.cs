@@ -1,3 +1,4 @@
+using NanoVlm.Engine.Internal;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -24,7 +25,7 @@ public sealed class LinearAdapters
         var y = _linears[name].forward(x);
         if (_adapters.Count == 0 || !_adapters.TryGetValue(name, out var adapter)) return y;
         using var delta = adapter.Delta(x, training);
-        return y.add_(delta);
+        return y.add_(delta, Scalars.One);
     }
 
     internal void Attach(string name, LoraLinear adapter)

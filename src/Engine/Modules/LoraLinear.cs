@@ -13,6 +13,7 @@ namespace NanoVlm.Engine.Modules;
 public sealed class LoraLinear : nn.Module
 {
     private readonly Parameter _a, _b;
+    private readonly Scalar _scaling; // held: see Scalars
 
     /// <summary>Creates an adapter for a layer <paramref name="inFeatures"/> → <paramref name="outFeatures"/>.</summary>
     /// <param name="inFeatures">The base layer's input features.</param>
@@ -27,6 +28,7 @@ public sealed class LoraLinear : nn.Module
         if (dropout is < 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(dropout), dropout, "The LoRA dropout must be in [0, 1).");
         Rank = rank;
         Scaling = alpha / rank;
+        _scaling = Scaling.ToScalar();
         Dropout = dropout;
         _a = new Parameter(torch.empty(rank, inFeatures));
         _b = new Parameter(torch.zeros(outFeatures, rank));
@@ -62,7 +64,7 @@ public sealed class LoraLinear : nn.Module
         var h = Dropout > 0 && training ? nn.functional.dropout(x, Dropout, true) : x;
         var a = _a.dtype == h.dtype ? _a : _a.to(h.dtype);
         var b = _b.dtype == h.dtype ? _b : _b.to(h.dtype);
-        return (nn.functional.linear(nn.functional.linear(h, a), b) * Scaling).MoveToOuterDisposeScope();
+        return nn.functional.linear(nn.functional.linear(h, a), b).mul(_scaling).MoveToOuterDisposeScope();
     }
 
     /// <summary>The weight update the adapter stands for, <c>B·A·scaling</c> [out, in] (what merging adds to the base
@@ -72,6 +74,6 @@ public sealed class LoraLinear : nn.Module
     {
         using var noGrad = torch.no_grad();
         using var scope = NewDisposeScope();
-        return (_b.matmul(_a) * Scaling).MoveToOuterDisposeScope();
+        return _b.matmul(_a).mul(_scaling).MoveToOuterDisposeScope();
     }
 }

@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using NanoVlm.Engine.Checkpoints;
+using NanoVlm.Engine.Internal;
 using NanoVlm.Engine.Modules;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -108,7 +109,7 @@ public sealed class LoraAdapters : IDisposable
                 var w = e.Layer.weight!;
                 saved.Add((w, w.detach().clone()));
                 using var delta = e.Adapter.DeltaWeight();
-                w.add_(delta.to(w.dtype));
+                w.add_(delta.to(w.dtype), Scalars.One);
             }
         }
         catch
@@ -127,7 +128,7 @@ public sealed class LoraAdapters : IDisposable
             foreach (var e in _entries)
             {
                 using var delta = e.Adapter.DeltaWeight();
-                e.Layer.weight!.add_(delta.to(e.Layer.weight!.dtype));
+                e.Layer.weight!.add_(delta.to(e.Layer.weight!.dtype), Scalars.One);
             }
         Dispose();
     }

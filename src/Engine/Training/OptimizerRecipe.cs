@@ -117,6 +117,19 @@ public sealed class OptimizerRecipe : IDisposable
         else loss.backward();
     }
 
+    /// <summary>Back-propagates <paramref name="loss"/> × <paramref name="weight"/> instead of loss / GA (the global
+    /// token mean of data-parallel training weighs each micro-batch by its labelled tokens; the gradient reducer divides
+    /// by the step's total).</summary>
+    /// <param name="loss">The micro-batch's loss (a scalar with a graph).</param>
+    /// <param name="weight">The factor.</param>
+    public void Backward(Tensor loss, double weight)
+    {
+        ArgumentNullException.ThrowIfNull(loss);
+        using var factor = weight.ToScalar();
+        using var weighted = loss.mul(factor);
+        weighted.backward();
+    }
+
     /// <summary>Clips, sets each group's rate for step <paramref name="step"/>, steps and zeroes the gradients.</summary>
     /// <param name="step">Completed optimizer steps so far (0 for the first).</param>
     /// <returns>The pre-clip gradient norm and the rates used.</returns>

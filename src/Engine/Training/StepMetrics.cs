@@ -27,6 +27,15 @@ public sealed record StepMetrics
     public long SkippedMicroBatches { get; init; }
     /// <summary>Wall-clock seconds since the run started.</summary>
     public double Elapsed { get; init; }
+    /// <summary>Ranks of a data-parallel run (1 for a single process); with more, <see cref="Loss"/> and
+    /// <see cref="BatchLoss"/> are means over the ranks and <see cref="TokensPerSecond"/> their sum.</summary>
+    public int WorldSize { get; init; } = 1;
+    /// <summary>Each rank's tokens per second of compute (data-parallel runs; empty otherwise).</summary>
+    public IReadOnlyList<double> RankTokensPerSecond { get; init; } = [];
+    /// <summary>Seconds of this step's gradient reduction (copies and all-reduces), on the slowest rank.</summary>
+    public double AllReduceTime { get; init; }
+    /// <summary>Bytes each rank all-reduced in this step.</summary>
+    public long AllReduceBytes { get; init; }
 }
 
 /// <summary>A validation pass.</summary>

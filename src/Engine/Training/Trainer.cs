@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using NanoVlm.Engine.Distributed;
 using NanoVlm.Loader.Pipeline;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -22,13 +23,19 @@ public sealed class Trainer : IDisposable
     private readonly string _runDirectory;
     private readonly Action<string>? _writeTokenizer;
     private readonly LoraAdapters? _lora;
+    private readonly DataParallel? _parallel;
+    private readonly GradientReducer? _reducer;
 
     /// <summary>Creates the trainer (and its optimizer) for <paramref name="model"/>.</summary>
     /// <param name="model">The model, on its training device.</param>
     /// <param name="options">Loop settings.</param>
     /// <param name="runDirectory">Where <c>step_N</c> checkpoints go.</param>
     /// <param name="writeTokenizer">Copies the tokenizer into a checkpoint folder (so <c>generate</c> finds it), or null.</param>
-    public Trainer(VisionLanguageModel model, TrainOptions options, string runDirectory, Action<string>? writeTokenizer = null)
+    /// <param name="parallel">This process's rank of a data-parallel run, or null for a single process: the gradients
+    /// are then all-reduced before every optimizer step, the ranks stop, skip and validate together, and only rank 0
+    /// writes checkpoints (with every rank's loader state).</param>
+    public Trainer(VisionLanguageModel model, TrainOptions options, string runDirectory, Action<string>? writeTokenizer = null,
+        DataParallel? parallel = null)
     {
         _model = model ?? throw new ArgumentNullException(nameof(model));
         _options = options ?? throw new ArgumentNullException(nameof(options));
@@ -38,7 +45,12 @@ public sealed class Trainer : IDisposable
         if (options.Lora is { } lora)
             _lora = LoraAdapters.Attach(model, lora, vision: options.LearningRates.Vision > 0, language: options.LearningRates.Language > 0);
         _recipe = new OptimizerRecipe(model, options.LearningRates, options.GradientAccumulationSteps, options.MaxGradNorm, options.MaxTrainingSteps, _lora);
+        _parallel = parallel;
+        _reducer = parallel?.CreateReducer(_recipe.Parameters); // the recipe lists the tied head once
     }
+
+    /// <summary>The gradient all-reduce of a data-parallel run (null for a single process).</summary>
+    public GradientReducer? Reducer => _reducer;
 
     /// <summary>The LoRA adapters this trainer attached to the model (<see cref="TrainOptions.Lora"/>), or null. They
     /// stay attached after the trainer is disposed (the model in memory keeps its fine-tuned behaviour);
@@ -107,7 +119,7 @@ public sealed class Trainer : IDisposable
         ArgumentNullException.ThrowIfNull(train);
         var clock = Stopwatch.StartNew();
         long step = resume?.GlobalStep ?? 0, skipped = resume?.SkippedMicroBatches ?? 0, savedAt = -1;
-        string? loaderState = resume?.LoaderState, lastCheckpoint = null;
+        string? loaderState = resume?.LoaderStateOf(_parallel?.Rank ?? 0, _parallel?.WorldSize ?? 1), lastCheckpoint = null;
         double lastLoss = double.NaN;
         bool interrupted = false;
         int skippedInARow = 0;
@@ -117,34 +129,51 @@ public sealed class Trainer : IDisposable
         using var batches = train.GetEnumerator();
         while (step < _options.MaxTrainingSteps)
         {
-            if (cancellationToken.IsCancellationRequested) { interrupted = true; break; }
+            _parallel?.SetPhase($"step {step + 1}");
+            if (Agreed(cancellationToken.IsCancellationRequested)) { interrupted = true; break; }
             var acc = new StepAccumulator();
             bool ended = false;
             while (acc.MicroBatches < _options.GradientAccumulationSteps)
             {
                 long t0 = Stopwatch.GetTimestamp();
-                if (!batches.MoveNext()) { ended = true; break; }
+                Batch? next = null;
+                while (next is null && batches.MoveNext())
+                {
+                    var candidate = batches.Current;
+                    loaderState = candidate.StateAfter.ToJson();
+                    epochsSeen = CompletedEpochs(candidate.StateAfter);
+                    if (candidate.Packs.Any(p => p.TileCount > 0)) next = candidate;
+                    else { skipped++; candidate.Dispose(); }
+                }
                 acc.DataWait += Stopwatch.GetElapsedTime(t0).TotalSeconds;
-                using var batch = batches.Current;
-                loaderState = batch.StateAfter.ToJson();
-                epochsSeen = CompletedEpochs(batch.StateAfter);
-                if (batch.Packs.All(p => p.TileCount == 0)) { skipped++; continue; }
+                // All ranks stop when one runs out of data (nanoVLM's synchronized_dataloader_step).
+                if (_parallel is not null && !_parallel.All(next is not null)) { next?.Dispose(); next = null; }
+                if (next is null) { ended = true; break; }
+                using var batch = next;
                 long t1 = Stopwatch.GetTimestamp();
                 using (NewDisposeScope())
                 {
                     using var inputs = PackBatch.From(batch.Packs, device);
                     var loss = _model.Loss(_model.Forward(inputs, _options.Attention), inputs.Labels);
                     double value = loss.item<float>();
-                    if (!double.IsFinite(value))
+                    // A non-finite loss on any rank skips (or stops) the micro-batch on every rank, keeping them in step.
+                    if (!(_parallel?.All(double.IsFinite(value)) ?? double.IsFinite(value)))
                     {
                         if (_options.OnNonFiniteLoss == NonFiniteLossPolicy.Stop || ++skippedInARow > MaxNonFiniteInARow)
-                            throw new NonFiniteLossException(step + 1, batch.Index, value, Describe(batch));
+                            throw new NonFiniteLossException(step + 1, batch.Index, value,
+                                double.IsFinite(value) ? $"another rank's batch; this rank's rows {Describe(batch)}" : Describe(batch));
                         skipped++;
                         continue;
                     }
                     skippedInARow = 0;
-                    _recipe.Backward(loss);
-                    acc.Add(value, batch, inputs.RealTokens);
+                    long labelled = 0;
+                    if (_reducer?.Objective == GradientObjective.GlobalTokenMean)
+                    {
+                        labelled = inputs.Labels.ne(-100).sum().item<long>();
+                        _recipe.Backward(loss, labelled);
+                    }
+                    else _recipe.Backward(loss);
+                    acc.Add(value, batch, inputs.RealTokens, labelled);
                 }
                 acc.Compute += Stopwatch.GetElapsedTime(t1).TotalSeconds;
             }
@@ -155,11 +184,14 @@ public sealed class Trainer : IDisposable
                 if (ended) break;
             }
             long t2 = Stopwatch.GetTimestamp();
+            var reduction = _reducer?.Reduce(acc.LabelledTokens);
             var result = _recipe.Step(step);
             acc.Compute += Stopwatch.GetElapsedTime(t2).TotalSeconds;
             step++;
-            lastLoss = acc.MeanLoss;
-            StepCompleted?.Invoke(acc.ToMetrics(step, result, _recipe.GroupNames, skipped, clock.Elapsed.TotalSeconds));
+            var metrics = acc.ToMetrics(step, result, _recipe.GroupNames, skipped, clock.Elapsed.TotalSeconds);
+            if (_parallel is not null && reduction is { } r) metrics = AcrossRanks(metrics, r);
+            lastLoss = metrics.Loss;
+            StepCompleted?.Invoke(metrics);
             if (epochsSeen > epochs)
             {
                 epochs = epochsSeen;
@@ -173,7 +205,7 @@ public sealed class Trainer : IDisposable
             }
             if (ended) break;
         }
-        if (cancellationToken.IsCancellationRequested && step < _options.MaxTrainingSteps) interrupted = true;
+        if (Agreed(cancellationToken.IsCancellationRequested && step < _options.MaxTrainingSteps)) interrupted = true;
         if (step > 0 && savedAt != step)
         {
             if (!interrupted) Validate(validation, step);
@@ -196,16 +228,31 @@ public sealed class Trainer : IDisposable
             using var noGrad = no_grad();
             double sum = 0;
             int n = 0;
-            foreach (var batch in batches)
+            using var e = batches.GetEnumerator();
+            while (n < _options.ValidationBatches)
             {
+                Batch? batch = null;
+                while (batch is null && e.MoveNext())
+                {
+                    if (e.Current.Packs.Any(p => p.TileCount > 0)) batch = e.Current;
+                    else e.Current.Dispose();
+                }
+                if (_parallel is not null && !_parallel.All(batch is not null)) { batch?.Dispose(); batch = null; }
+                if (batch is null) break;
                 using (batch)
                 using (NewDisposeScope())
                 {
-                    if (batch.Packs.All(p => p.TileCount == 0)) continue;
                     using var inputs = PackBatch.From(batch.Packs, _model.Device);
                     sum += _model.Loss(_model.Forward(inputs, _options.Attention), inputs.Labels).item<float>();
                 }
-                if (++n >= _options.ValidationBatches) break;
+                n++;
+            }
+            if (_parallel is not null && n > 0)
+            {
+                // Every rank evaluated n batches (they stop together): the mean of the ranks' means is the total's mean.
+                Span<double> total = [sum, n];
+                _parallel.Sum(total);
+                return new ValidationResult(step, total[0] / total[1], n);
             }
             return n == 0 ? null : new ValidationResult(step, sum / n, n);
         }
@@ -239,6 +286,8 @@ public sealed class Trainer : IDisposable
     private string Save(long step, long skipped, string? loaderState)
     {
         string final = Path.Combine(_runDirectory, $"step_{step}");
+        var rankStates = _parallel?.Gather(loaderState ?? "").Select(s => s.Length == 0 ? null : s).ToList();
+        if (_parallel is { IsWriter: false }) return final; // rank 0 writes
         string tmp = final + ".tmp";
         if (Directory.Exists(tmp)) Directory.Delete(tmp, recursive: true);
         try
@@ -247,7 +296,11 @@ public sealed class Trainer : IDisposable
             _lora?.Save(tmp);
             _writeTokenizer?.Invoke(tmp);
             _recipe.Optimizer.save_state_dict(Path.Combine(tmp, TrainerState.OptimizerFileName));
-            new TrainerState { GlobalStep = step, SkippedMicroBatches = skipped, LoaderState = loaderState }.Write(tmp);
+            new TrainerState
+            {
+                GlobalStep = step, SkippedMicroBatches = skipped, LoaderState = loaderState,
+                WorldSize = _parallel?.WorldSize ?? 1, RankLoaderStates = rankStates,
+            }.Write(tmp);
             if (Directory.Exists(final)) Directory.Delete(final, recursive: true);
             Directory.Move(tmp, final);
         }
@@ -258,6 +311,25 @@ public sealed class Trainer : IDisposable
         }
         CheckpointSaved?.Invoke(final);
         return final;
+    }
+
+    // A stop decision every rank takes alike (one rank's Ctrl-C or SIGTERM stops all of them at the same step).
+    private bool Agreed(bool local) => _parallel?.Any(local) ?? local;
+
+    // nanoVLM logs the ranks' mean loss; tokens per second is the ranks' sum; each rank's rate and reduce time are kept.
+    private StepMetrics AcrossRanks(StepMetrics m, GradientReduction r)
+    {
+        var ranks = _parallel!.Gather([m.Loss, m.BatchLoss, m.TokensPerSecond, r.Seconds]);
+        return m with
+        {
+            Loss = ranks.Average(x => x[0]),
+            BatchLoss = ranks.Average(x => x[1]),
+            TokensPerSecond = ranks.Sum(x => x[2]),
+            RankTokensPerSecond = [.. ranks.Select(x => x[2])],
+            AllReduceTime = ranks.Max(x => x[3]),
+            AllReduceBytes = r.Bytes,
+            WorldSize = _parallel.WorldSize,
+        };
     }
 
     private static string Describe(Batch batch) => string.Join(", ", batch.Packs.SelectMany(p => p.Origins)
@@ -271,13 +343,16 @@ public sealed class Trainer : IDisposable
         private double _lossSum, _lastLoss;
         private long _tokens, _positions, _samples, _images;
 
+        public long LabelledTokens { get; private set; }
+
         public int MicroBatches { get; private set; }
         public double DataWait { get; set; }
         public double Compute { get; set; }
         public double MeanLoss => MicroBatches == 0 ? double.NaN : _lossSum / MicroBatches;
 
-        public void Add(double loss, Batch batch, long realTokens)
+        public void Add(double loss, Batch batch, long realTokens, long labelledTokens)
         {
+            LabelledTokens += labelledTokens;
             _lossSum += loss;
             _lastLoss = loss;
             _tokens += realTokens;

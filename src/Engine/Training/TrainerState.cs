@@ -23,6 +23,25 @@ public sealed record TrainerState
     /// <summary>The training loader's state after the last consumed batch (JSON of <see cref="LoaderState"/>).</summary>
     public string? LoaderState { get; init; }
 
+    /// <summary>Ranks of the run that wrote the checkpoint (1 for a single process).</summary>
+    public int WorldSize { get; init; } = 1;
+
+    /// <summary>Every rank's loader state, in rank order, for a data-parallel run (null for a single process).</summary>
+    public IReadOnlyList<string?>? RankLoaderStates { get; init; }
+
+    /// <summary>The loader state rank <paramref name="rank"/> of <paramref name="worldSize"/> resumes from: its own when
+    /// the checkpoint was written by as many ranks, else null (another world size shards the data differently, so
+    /// the data order restarts).</summary>
+    /// <param name="rank">This rank.</param>
+    /// <param name="worldSize">Ranks of the resumed run.</param>
+    /// <returns>The state's JSON, or null.</returns>
+    public string? LoaderStateOf(int rank, int worldSize)
+    {
+        if (worldSize != WorldSize) return null;
+        if (worldSize == 1) return LoaderState;
+        return RankLoaderStates is { } states && rank < states.Count ? states[rank] : null;
+    }
+
     /// <summary>Reads the state of a checkpoint folder.</summary>
     /// <param name="checkpointDir">A <c>step_N</c> folder written by the trainer.</param>
     /// <returns>The state.</returns>

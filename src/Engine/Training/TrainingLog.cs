@@ -39,6 +39,13 @@ public sealed class TrainingLog : IDisposable
             ["elapsed"] = m.Elapsed,
         };
         foreach (var (group, lr) in m.LearningRates) row[$"lr_{group}"] = lr;
+        if (m.WorldSize > 1)
+        {
+            row["world_size"] = m.WorldSize;
+            row["all_reduce_time"] = m.AllReduceTime;
+            row["all_reduce_bytes"] = m.AllReduceBytes;
+            row["rank_tokens_per_second"] = m.RankTokensPerSecond;
+        }
         _jsonl.WriteLine(JsonSerializer.Serialize(row));
         if (_tensorboard is null) return;
         int step = (int)m.Step;
@@ -50,6 +57,7 @@ public sealed class TrainingLog : IDisposable
         Scalar("fw_bw_time", m.FwBwTime, step);
         Scalar("images_per_sample", m.ImagesPerSample, step);
         Scalar("padding_ratio", m.PaddingRatio, step);
+        if (m.WorldSize > 1) Scalar("all_reduce_time", m.AllReduceTime, step);
     }
 
     /// <summary>Records a validation.</summary>
