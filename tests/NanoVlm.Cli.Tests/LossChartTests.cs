@@ -8,6 +8,7 @@ namespace NanoVlm.Cli.Tests;
 
 /// <summary>The loss-curve PNG of <c>nanovlm train</c>: the series read from metrics.jsonl, the PNG drawn from them
 /// (size, colours, where the curve lies), bad log lines named, and the file a real run leaves in its folder.</summary>
+[Collection(TorchRandomCollection.Name)]
 public sealed class LossChartTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("nanovlm-loss-chart-").FullName;

@@ -6,6 +6,7 @@ namespace NanoVlm.Cli.Tests;
 
 /// <summary><c>nanovlm train</c> in-process: a short run on small generated data, its run folder, and generate on the
 /// checkpoint it wrote.</summary>
+[Collection(TorchRandomCollection.Name)]
 public sealed class TrainCommandTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("nanovlm-train-cli-").FullName;

@@ -6,6 +6,7 @@ using static TorchSharp.torch;
 namespace NanoVlm.Engine.Tests.Distributed;
 
 /// <summary>The bucketed gradient all-reduce in one process, against a communicator that plays the other ranks.</summary>
+[Collection(TorchRandomCollection.Name)]
 public sealed class GradientReducerTests
 {
     /// <summary>N ranks that all hold this rank's values: a sum is N times them.</summary>

@@ -5,6 +5,7 @@ namespace NanoVlm.Engine.Tests.Model;
 
 /// <summary>nanoVLM's backbone initialisation from files in Hugging Face's SigLIP and SmolLM2 naming (written here
 /// from a model's own tensors with the mapping reversed: q/k/v split, position embedding squeezed, HF names).</summary>
+[Collection(TorchRandomCollection.Name)]
 public sealed class BackboneTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("nanovlm-backbones-").FullName;

@@ -10,6 +10,7 @@ namespace NanoVlm.Engine.Tests.Model;
 
 /// <summary>The model fed straight from loader packs: document masking makes every sample compute what it computes
 /// alone; nanoVLM mode is nanoVLM's forward over the whole pack.</summary>
+[Collection(TorchRandomCollection.Name)]
 public sealed class PackForwardTests : IDisposable
 {
     // 32-pixel tiles, patch 8 → 16 patches, pixel shuffle 2 → 4 image tokens per tile.

@@ -10,6 +10,7 @@ using static TorchSharp.torch;
 namespace NanoVlm.Engine.Tests.Training;
 
 /// <summary>LoRA on the tiny model: adapters, merging on save, adapter-only resume, and freezing parts.</summary>
+[Collection(TorchRandomCollection.Name)]
 public sealed class LoraTests : IDisposable
 {
     private readonly string _data = Directory.CreateTempSubdirectory("nanovlm-lora-data-").FullName;

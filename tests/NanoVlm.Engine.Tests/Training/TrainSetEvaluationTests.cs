@@ -9,6 +9,7 @@ using static TorchSharp.torch;
 namespace NanoVlm.Engine.Tests.Training;
 
 /// <summary>Loss and perplexity per data source over the training set, after each epoch.</summary>
+[Collection(TorchRandomCollection.Name)]
 public sealed class TrainSetEvaluationTests : IDisposable
 {
     private readonly string _a = Directory.CreateTempSubdirectory("nanovlm-tse-a-").FullName;

@@ -9,6 +9,7 @@ using static TorchSharp.torch;
 namespace NanoVlm.Engine.Tests.Training;
 
 /// <summary>The training loop on real loader batches (a small model and small tiles so each run takes seconds).</summary>
+[Collection(TorchRandomCollection.Name)]
 public sealed class TrainerTests : IDisposable
 {
     private readonly string _data = Directory.CreateTempSubdirectory("nanovlm-train-data-").FullName;
