@@ -46,30 +46,13 @@ import torch  # noqa: E402
 import engine_cases as C  # noqa: E402
 import nanovlm_shim as shim  # noqa: E402
 import st_torch  # noqa: E402
+from redraw import redraw_weights  # noqa: E402
 
 torch.set_num_threads(1)
 SHIMS = shim.install(image_token_id=0, eos_token_id=0)
 from models.config import VLMConfig  # noqa: E402
 from models.utils import top_k_top_p_filtering  # noqa: E402
 from models.vision_language_model import VisionLanguageModel  # noqa: E402
-
-
-def redraw_weights(model, seed):
-    """Fan-in scaled seeded re-draw (nanoVLM's std-0.02 init makes greedy decoding repeat one token):
-    matrices randn/sqrt(fan_in), the ViT position embedding 0.5*randn, norm gains 1+0.1*randn, biases 0.1*randn.
-    named_parameters() lists the tied head/embedding once."""
-    g = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for name, p in model.named_parameters():
-            r = torch.randn(p.shape, generator=g)
-            if name.endswith("position_embedding"):
-                p.copy_(0.5 * r)
-            elif p.dim() >= 2:
-                p.copy_(r / math.sqrt(p[0].numel()))
-            elif name.endswith("weight"):
-                p.copy_(1.0 + 0.1 * r)
-            else:
-                p.copy_(0.1 * r)
 
 
 def build_batch(case, cfg, seed):

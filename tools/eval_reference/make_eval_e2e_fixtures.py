@@ -17,7 +17,6 @@ import contextlib
 import copy
 import io
 import json
-import math
 import os
 import random
 import sys
@@ -101,18 +100,8 @@ def make_checkpoint(R, ckpt_dir, seed, dims=None):
     torch.manual_seed(seed)
     with contextlib.redirect_stdout(sys.stderr):
         model = R["vlm"].VisionLanguageModel(cfg, load_backbone=False)
-    g = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for name, p in model.named_parameters():
-            r = torch.randn(p.shape, generator=g)
-            if name.endswith("position_embedding"):
-                p.copy_(0.5 * r)
-            elif p.dim() >= 2:
-                p.copy_(r / math.sqrt(p[0].numel()))
-            elif name.endswith("weight"):
-                p.copy_(1.0 + 0.1 * r)
-            else:
-                p.copy_(0.1 * r)
+    from redraw import redraw_weights  # tools/engine_reference (on sys.path): the engine fixtures' re-draw
+    redraw_weights(model, seed)
     model.save_pretrained(ckpt_dir)
 
 

@@ -136,7 +136,7 @@ public static class EngineHarness
     }
 
     // VmRSS of /proc/self/status (Linux); Environment.WorkingSet elsewhere.
-    private static long RssBytes()
+    internal static long RssBytes()
     {
         const string path = "/proc/self/status";
         if (!File.Exists(path)) return Environment.WorkingSet;

@@ -51,7 +51,7 @@ internal static class TrainerSoak
                 GC.Collect();
                 samples.Add(new Dictionary<string, object>
                 {
-                    ["step"] = step, ["managed_bytes"] = GC.GetTotalMemory(forceFullCollection: true), ["rss_bytes"] = RssBytes(),
+                    ["step"] = step, ["managed_bytes"] = GC.GetTotalMemory(forceFullCollection: true), ["rss_bytes"] = EngineHarness.RssBytes(),
                     ["gen0"] = GC.CollectionCount(0), ["gen2"] = GC.CollectionCount(2),
                     ["seconds"] = Math.Round(Stopwatch.GetElapsedTime(t0).TotalSeconds, 2),
                 });
@@ -80,16 +80,5 @@ internal static class TrainerSoak
         {
             if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
         }
-    }
-
-    // VmRSS of /proc/self/status (Linux); Environment.WorkingSet elsewhere.
-    private static long RssBytes()
-    {
-        const string path = "/proc/self/status";
-        if (!File.Exists(path)) return Environment.WorkingSet;
-        foreach (var line in File.ReadLines(path))
-            if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
-                return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024;
-        return Environment.WorkingSet;
     }
 }

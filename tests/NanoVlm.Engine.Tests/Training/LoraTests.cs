@@ -24,16 +24,7 @@ public sealed class LoraTests : IDisposable
         Directory.Delete(_runs, recursive: true);
     }
 
-    internal static VlmConfig Config()
-    {
-        var tok = VlmTokenizer.LoadDefault();
-        return new VlmConfig
-        {
-            VitHiddenDim = 32, VitInterDim = 64, VitPatchSize = 8, VitImgSize = 32, VitNHeads = 2, VitNBlocks = 1,
-            LmHiddenDim = 48, LmInterDim = 96, LmNHeads = 4, LmNKvHeads = 2, LmNBlocks = 2, LmVocabSize = tok.VocabularySize,
-            MpPixelShuffleFactor = 2, MpImageTokenLength = 4, LmMaxLength = 512, MaxImgSize = 64,
-        };
-    }
+    internal static VlmConfig Config() => TrainerTests.Config();
 
     internal static VisionLanguageModel NewModel(int seed = 0)
     {

@@ -23,7 +23,7 @@ public sealed class TrainerTests : IDisposable
         Directory.Delete(_runs, recursive: true);
     }
 
-    private static VlmConfig Config()
+    internal static VlmConfig Config()
     {
         var tok = VlmTokenizer.LoadDefault();
         return new VlmConfig
