@@ -8,7 +8,8 @@
 #     ld.so.cache lists is covered by an empty file, so dlopen fails as if libturbojpeg0 were not installed.
 #     LD_LIBRARY_PATH cannot hide a library the dynamic linker finds through ld.so.cache, and
 #     NANOVLM_JPEG_DECODER=skia would only choose the other decoder while the library stays loadable.
-# Then: `dotnet run --project src/Cli -c Release -- loader` must exit 0, print its batches, and the CLI's output
+# Then: `dotnet run --project src/Cli -c Release -- train` (the README's first command: the tiny preset on the built-in
+# data, in a fresh temp folder for the sample data) must exit 0 and write its last checkpoint, and the CLI's output
 # folder must hold TorchSharp's library patched exactly as the build says (or untouched where not needed).
 #
 # Usage: tools/clean_room_check.sh [--tests]
@@ -79,13 +80,16 @@ done
 echo "clean room: no patchelf, g++, gcc, cc, c++ on PATH; libturbojpeg.so* covered by empty files; fresh tree without bin/obj"
 echo "clean room: libstdc++: $(ls -l /usr/lib/x86_64-linux-gnu/libstdc++.so.6 | sed 's/.*-> //')"
 echo
-echo '$ dotnet run --project src/Cli -c Release -- loader'
+echo '$ dotnet run --project src/Cli -c Release -- train'
 set +e
-dotnet run --project src/Cli -c Release -- loader 2>&1 | tee "$work/loader.out"
+# A private temp folder: the sample data is generated here as on a fresh machine, not taken from an earlier run's cache.
+mkdir -p "$work/tmp"
+TMPDIR="$work/tmp" dotnet run --project src/Cli -c Release -- train 2>&1 | tee "$work/train.out"
 rc=${PIPESTATUS[0]}
 set -e
 [ "$rc" = 0 ] || fail "the README's first command exited with $rc"
-grep -q 'batches, .* sequences of' "$work/loader.out" || fail "the loader printed no batch summary"
+grep -q '^done: 300 steps' "$work/train.out" || fail "train did not report 300 steps"
+grep -q 'step_300' "$work/train.out" || fail "train wrote no step_300 checkpoint"
 
 # The CLI's output folder: TorchSharp's library is the package's file with at most its one flag byte changed.
 native="src/Cli/bin/Release/net10.0/runtimes/linux-x64/native/libLibTorchSharp.so"
