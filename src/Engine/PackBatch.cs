@@ -1,5 +1,6 @@
 using NanoVlm.Engine.Runtime;
 using NanoVlm.Loader.Pipeline;
+using NanoVlm.Packing;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -26,8 +27,11 @@ public enum AttentionMode
 /// </summary>
 public sealed class PackBatch : IDisposable
 {
-    private PackBatch(Tensor ids, Tensor labels, Tensor mask, Tensor positions, Tensor segments, Tensor[] tiles)
+    private PackBatch(Tensor ids, Tensor labels, Tensor mask, Tensor positions, Tensor segments, Tensor[] tiles, long realTokens,
+        long labelledTokens)
     {
+        RealTokens = realTokens;
+        LabelledTokens = labelledTokens;
         InputIds = ids;
         Labels = labels;
         AttentionMask = mask;
@@ -54,8 +58,11 @@ public sealed class PackBatch : IDisposable
     /// <summary>Each pack's tiles [n, 3, S, S] float32, in pack order (packs without images have none).</summary>
     public IReadOnlyList<Tensor> Tiles { get; }
 
-    /// <summary>Real (attended) tokens in the batch.</summary>
-    public long RealTokens => AttentionMask.sum().item<long>();
+    /// <summary>Real (attended) tokens in the batch, counted on the host from the packs (no device sync).</summary>
+    public long RealTokens { get; }
+
+    /// <summary>Positions with a label (≠ −100) in the batch, counted on the host from the packs.</summary>
+    public long LabelledTokens { get; }
 
     /// <summary>Builds the batch from loader packs (views over their pinned slabs; dispose this before the loader
     /// batch). Host-to-device copies are issued non-blocking from pinned memory.</summary>
@@ -73,8 +80,11 @@ public sealed class PackBatch : IDisposable
         var positions = new Tensor[packs.Count];
         var segments = new Tensor[packs.Count];
         var tiles = new List<Tensor>();
+        long real = 0, labelled = 0;
         for (int i = 0; i < packs.Count; i++)
         {
+            foreach (int m in packs[i].AttentionMask) real += m;
+            foreach (int l in packs[i].Labels) labelled += l != PackAssembler.IgnoreLabel ? 1 : 0;
             using var views = PackTensors.Of(packs[i]);
             ids[i] = views.InputIds.to(device, non_blocking: true);
             labels[i] = views.Labels.to(device, non_blocking: true);
@@ -92,7 +102,7 @@ public sealed class PackBatch : IDisposable
             torch.stack(masks).to(ScalarType.Int64).DetachFromDisposeScope(),
             torch.stack(positions).to(ScalarType.Int64).DetachFromDisposeScope(),
             torch.stack(segments).to(ScalarType.Int64).DetachFromDisposeScope(),
-            [.. tiles]);
+            [.. tiles], real, labelled);
     }
 
     /// <inheritdoc/>

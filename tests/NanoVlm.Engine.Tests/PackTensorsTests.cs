@@ -100,4 +100,24 @@ public sealed class PackTensorsTests : IDisposable
         if (format == TileFormat.UInt8) Assert.True(globals > 0, "the run puts global tiles in their places");
         Assert.Equal(0, loader.SlabsOutstanding);
     }
+
+    [Fact(Timeout = 60_000)]
+    public async Task PackBatch_counts_real_and_labelled_tokens_on_the_host_as_the_device_tensors_hold_them()
+    {
+        using var source = RowSources.Open(_dir);
+        await using var loader = new DataLoader(source, Small with { BatchSize = 2 });
+        int batches = 0;
+        foreach (var batch in loader)
+        {
+            using (batch)
+            using (var inputs = PackBatch.From(batch.Packs, CPU))
+            {
+                Assert.Equal(inputs.AttentionMask.sum().item<long>(), inputs.RealTokens);
+                Assert.Equal(inputs.Labels.ne(-100).sum().item<long>(), inputs.LabelledTokens);
+                Assert.InRange(inputs.LabelledTokens, 1, inputs.RealTokens - 1);
+            }
+            batches++;
+        }
+        Assert.True(batches > 0);
+    }
 }

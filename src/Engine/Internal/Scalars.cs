@@ -24,7 +24,7 @@ internal static class Scalars
     public static readonly Scalar NegativeInfinity = double.NegativeInfinity.ToScalar();
 
     /// <summary>−100, the ignore index of nanoVLM's labels.</summary>
-    public static readonly Scalar IgnoreIndex = (-100).ToScalar();
+    public static readonly Scalar IgnoreIndex = NanoVlm.Packing.PackAssembler.IgnoreLabel.ToScalar();
 
     private static readonly Scalar Float32Min = ((double)float.MinValue).ToScalar();
     private static readonly Scalar Float64Min = double.MinValue.ToScalar();

@@ -1,3 +1,4 @@
+using NanoVlm.Engine.Internal;
 using NanoVlm.Loader.Pipeline;
 using static TorchSharp.torch;
 
@@ -59,7 +60,7 @@ public static class PerSourceLoss
                     using var inputs = PackBatch.From(batch.Packs, model.Device);
                     var hidden = model.Forward(inputs, attention);
                     var labels = inputs.Labels.reshape(-1);
-                    var keep = labels.ne(-100).nonzero().squeeze(1);
+                    var keep = labels.ne(Scalars.IgnoreIndex).nonzero().squeeze(1);
                     var logits = model.Logits(hidden.reshape(-1, hidden.shape[^1]).index_select(0, keep)).to(ScalarType.Float32);
                     var nll = nn.functional.cross_entropy(logits, labels.index_select(0, keep), reduction: nn.Reduction.None)
                         .to(ScalarType.Float64).cpu().data<double>().ToArray();

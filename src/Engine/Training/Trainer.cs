@@ -169,7 +169,7 @@ public sealed class Trainer : IDisposable
                     long labelled = 0;
                     if (_reducer?.Objective == GradientObjective.GlobalTokenMean)
                     {
-                        labelled = inputs.Labels.ne(-100).sum().item<long>();
+                        labelled = inputs.LabelledTokens;
                         _recipe.Backward(loss, labelled);
                     }
                     else _recipe.Backward(loss);
