@@ -78,58 +78,46 @@ public static class TileWriter
     /// ([n_h·n_w, 3, S, S] uint8, 3·W·H bytes), so that a consumer can do <c>byte / 255f</c> where the tiles are used
     /// (a quarter of the float32 bytes to move). <see cref="ToFloat"/> of every byte gives exactly <see cref="WriteTiles(ReadOnlySpan{byte}, int, int, int, Span{float})"/>'s floats.
     /// </summary>
-    public static unsafe void WriteTilesUInt8(ReadOnlySpan<byte> resized, int width, int height, int split, Span<byte> destination)
+    public static void WriteTilesUInt8(ReadOnlySpan<byte> resized, int width, int height, int split, Span<byte> destination)
     {
         Check(resized.Length, width, height, split, destination.Length);
-        int nh = height / split, nw = width / split;
-        long plane = (long)split * split;
-        fixed (byte* ps = resized)
-        fixed (byte* pd = destination)
-        {
-            for (int r = 0; r < nh; r++)
-                for (int c = 0; c < nw; c++)
-                {
-                    byte* tile = pd + (long)(r * nw + c) * 3 * plane;
-                    for (int y = 0; y < split; y++)
-                    {
-                        byte* s = ps + ((long)(r * split + y) * width + (long)c * split) * 3;
-                        byte* dr = tile + (long)y * split, dg = dr + plane, db = dg + plane;
-                        for (int x = 0; x < split; x++)
-                        {
-                            dr[x] = s[3 * x];
-                            dg[x] = s[3 * x + 1];
-                            db[x] = s[3 * x + 2];
-                        }
-                    }
-                }
-        }
+        SplitMapped(resized, width, height, split, destination, IdentityBytes);
     }
 
     /// <summary>Same as <see cref="WriteTiles(ReadOnlySpan{byte}, int, int, int, Span{float})"/> with bfloat16 bits as output.</summary>
-    public static unsafe void WriteTilesBFloat16(ReadOnlySpan<byte> resized, int width, int height, int split, Span<ushort> destination)
+    public static void WriteTilesBFloat16(ReadOnlySpan<byte> resized, int width, int height, int split, Span<ushort> destination)
     {
         Check(resized.Length, width, height, split, destination.Length);
-        int nh = height / split, nw = width / split;
-        long plane = (long)split * split;
         Span<ushort> lut = stackalloc ushort[256];
         for (int i = 0; i < 256; i++) lut[i] = ToBFloat16(i / 255f);
+        SplitMapped(resized, width, height, split, destination, lut);
+    }
+
+    private static readonly byte[] IdentityBytes = [.. Enumerable.Range(0, 256).Select(i => (byte)i)];
+
+    // The tile split (HWC rows → CHW tiles) with each byte mapped through a 256-entry table on the way.
+    private static unsafe void SplitMapped<T>(ReadOnlySpan<byte> resized, int width, int height, int split, Span<T> destination,
+        ReadOnlySpan<T> map) where T : unmanaged
+    {
+        int nh = height / split, nw = width / split;
+        long plane = (long)split * split;
         fixed (byte* ps = resized)
-        fixed (ushort* pd = destination)
-        fixed (ushort* pl = lut)
+        fixed (T* pd = destination)
+        fixed (T* pm = map)
         {
             for (int r = 0; r < nh; r++)
                 for (int c = 0; c < nw; c++)
                 {
-                    ushort* tile = pd + (long)(r * nw + c) * 3 * plane;
+                    T* tile = pd + (long)(r * nw + c) * 3 * plane;
                     for (int y = 0; y < split; y++)
                     {
                         byte* s = ps + ((long)(r * split + y) * width + (long)c * split) * 3;
-                        ushort* dr = tile + (long)y * split, dg = dr + plane, db = dg + plane;
+                        T* dr = tile + (long)y * split, dg = dr + plane, db = dg + plane;
                         for (int x = 0; x < split; x++)
                         {
-                            dr[x] = pl[s[3 * x]];
-                            dg[x] = pl[s[3 * x + 1]];
-                            db[x] = pl[s[3 * x + 2]];
+                            dr[x] = pm[s[3 * x]];
+                            dg[x] = pm[s[3 * x + 1]];
+                            db[x] = pm[s[3 * x + 2]];
                         }
                     }
                 }
