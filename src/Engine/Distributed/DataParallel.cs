@@ -42,11 +42,28 @@ public sealed class DataParallel
     /// <summary>Gradient bucket size in float32 elements.</summary>
     public int BucketElements { get; }
 
-    /// <summary>Plans the gradient all-reduce over <paramref name="parameters"/>.</summary>
+    /// <summary>Plans the gradient all-reduce over <paramref name="parameters"/> (collective: every rank calls it).
+    /// Parameters on the CPU are reduced over the communicator through host memory (<see cref="GradientReducer"/>);
+    /// parameters on CUDA on the device (<see cref="DeviceGradientReducer"/>), over NCCL when there is more than one
+    /// rank. The ranks must agree on CPU or CUDA.</summary>
     /// <param name="parameters">The trained parameters, each tensor once.</param>
-    /// <returns>The reducer.</returns>
-    public GradientReducer CreateReducer(IReadOnlyList<Parameter> parameters)
-        => new(Communicator, parameters, Objective, BucketElements);
+    /// <returns>The reducer (disposable when it holds device memory or an NCCL communicator).</returns>
+    /// <exception cref="InvalidOperationException">Some ranks train on CUDA and others on the CPU.</exception>
+    /// <exception cref="DllNotFoundException">CUDA with more than one rank, and no NCCL library.</exception>
+    public IGradientReducer CreateReducer(IReadOnlyList<Parameter> parameters)
+    {
+        ArgumentNullException.ThrowIfNull(parameters);
+        var device = parameters.Count > 0 ? parameters[0].device : TorchSharp.torch.CPU;
+        bool cuda = device.type == TorchSharp.DeviceType.CUDA;
+        if (WorldSize > 1 && All(cuda) != Any(cuda))
+            throw new InvalidOperationException($"Rank {Rank} trains on {device}, but some ranks train on CUDA and others on the CPU: use the same --device on every rank.");
+        if (!cuda) return new GradientReducer(Communicator, parameters, Objective, BucketElements);
+        var collective = WorldSize == 1 ? new SingleDeviceCollective(device) : DeviceCollectiveFactory(Communicator, device.index);
+        return new DeviceGradientReducer(collective, Communicator, parameters, Objective, BucketElements, ownsCollective: true);
+    }
+
+    /// <summary>Makes the device collective of a CUDA run of several ranks (NCCL; replaced in tests).</summary>
+    internal Func<ICommunicator, int, IDeviceCollective> DeviceCollectiveFactory { get; set; } = NcclCommunicator.Create;
 
     /// <summary>Names what the next collectives are for in a timeout report (when the communicator is watched).</summary>
     /// <param name="phase">E.g. "step 12".</param>

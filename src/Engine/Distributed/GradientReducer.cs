@@ -22,7 +22,7 @@ public readonly record struct GradientReduction(double Seconds, double Collectiv
 /// gradients, so clipping and AdamW then take the same step everywhere. Pass each tensor once: a tied weight listed
 /// under two names would be reduced (and divided) twice.
 /// </summary>
-public sealed class GradientReducer
+public sealed class GradientReducer : IGradientReducer
 {
     /// <summary>DDP's default bucket (<c>bucket_cap_mb=25</c>) in float32 elements.</summary>
     public const int DefaultBucketElements = 25 * 1024 * 1024 / sizeof(float);
@@ -77,6 +77,9 @@ public sealed class GradientReducer
 
     /// <summary>All-reduces per step (the token count of <see cref="GradientObjective.GlobalTokenMean"/> not counted).</summary>
     public int Buckets => _buckets.Length;
+
+    /// <inheritdoc/>
+    public string Collective => $"{_communicator.GetType().Name} over host copies";
 
     /// <summary>Sums the gradients over the ranks and divides them (see <see cref="GradientObjective"/>).</summary>
     /// <param name="localTokens">Labelled tokens this rank back-propagated in the step (used by

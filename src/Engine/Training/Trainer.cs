@@ -24,7 +24,7 @@ public sealed class Trainer : IDisposable
     private readonly Action<string>? _writeTokenizer;
     private readonly LoraAdapters? _lora;
     private readonly DataParallel? _parallel;
-    private readonly GradientReducer? _reducer;
+    private readonly IGradientReducer? _reducer;
 
     /// <summary>Creates the trainer (and its optimizer) for <paramref name="model"/>.</summary>
     /// <param name="model">The model, on its training device.</param>
@@ -50,7 +50,7 @@ public sealed class Trainer : IDisposable
     }
 
     /// <summary>The gradient all-reduce of a data-parallel run (null for a single process).</summary>
-    public GradientReducer? Reducer => _reducer;
+    public IGradientReducer? Reducer => _reducer;
 
     /// <summary>The LoRA adapters this trainer attached to the model (<see cref="TrainOptions.Lora"/>), or null. They
     /// stay attached after the trainer is disposed (the model in memory keeps its fine-tuned behaviour);
@@ -336,7 +336,11 @@ public sealed class Trainer : IDisposable
         .Take(8).Select(o => o.ToString()));
 
     /// <inheritdoc/>
-    public void Dispose() => _recipe.Dispose();
+    public void Dispose()
+    {
+        (_reducer as IDisposable)?.Dispose();
+        _recipe.Dispose();
+    }
 
     private sealed class StepAccumulator
     {
