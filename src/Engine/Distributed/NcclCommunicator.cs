@@ -87,20 +87,16 @@ public sealed class NcclCommunicator : IDeviceCollective
             throw new InvalidOperationException($"NCCL all-reduce failed on rank {Rank} of {Size}: {_nccl.Describe(error)}.");
     }
 
-    /// <summary>Aborts the communicator's pending operations and frees it (for a failing run: does not wait for peers).</summary>
-    public void Abort()
-    {
-        if (_comm == 0) return;
-        _nccl.CommAbort(_comm);
-        _comm = 0;
-    }
-
-    /// <summary>Frees the communicator (ncclCommDestroy; waits for its queued operations).</summary>
+    /// <summary>Frees the communicator with <c>ncclCommAbort</c>, which is local: <c>ncclCommDestroy</c> finalizes
+    /// first (flushes and, in recent NCCL, coordinates the proxy's shutdown), which can wait forever for a rank that
+    /// failed, and the trainer is disposed on the failure path too, before the job is aborted. After the step's
+    /// <see cref="Synchronize"/> nothing is pending, so aborting loses nothing (PyTorch's ProcessGroupNCCL destructor
+    /// aborts its communicators for the same reason).</summary>
     public void Dispose()
     {
         if (_comm == 0) return;
         nint comm = _comm;
         _comm = 0;
-        _nccl.CommDestroy(comm);
+        _nccl.CommAbort(comm);
     }
 }

@@ -95,6 +95,7 @@ internal sealed unsafe class NcclNative
     public void AllReduceSumFloat32InPlace(nint buffer, long count, nint comm)
         => Check(_allReduce(buffer, buffer, (nuint)count, Float32, Sum, comm, DefaultStream), $"ncclAllReduce({count} floats)");
 
+    /// <summary>ncclCommDestroy (finalizes, then frees; may wait for the other ranks).</summary>
     public void CommDestroy(nint comm) => Check(_commDestroy(comm), "ncclCommDestroy");
 
     public int CommAbort(nint comm) => _commAbort(comm);
