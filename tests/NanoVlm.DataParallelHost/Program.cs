@@ -13,6 +13,7 @@ using static TorchSharp.torch;
 //        DataParallelHost data DATA ROWS                        (writes the sample data)
 //        (under mpiexec) DataParallelHost bench - -            (times the all-reduce alone)
 //        (under mpiexec) DataParallelHost probe - -            (MPI_Init leaves .NET's signal handling intact)
+//        (under mpiexec) DataParallelHost device-buckets - -   (the device bucket path over MPI equals the host reducer)
 // keys: objective=micro|tokens, steps, ga, batch, timeout (s), lr (all groups).
 var mode = args[0];
 if (mode == "data")
@@ -76,6 +77,8 @@ if (mode == "probe")
     try { _ = ((string)null!).Length; } catch (NullReferenceException) { Console.WriteLine($"rank {communicator.Rank}: NullReferenceException caught after MPI_Init"); }
     return 0;
 }
+if (mode == "device-buckets")
+    return DeviceBucketsCheck.Run(communicator, model, objective, int.Parse(Get("bucket", "1000"), CultureInfo.InvariantCulture));
 Console.WriteLine($"rank {communicator.Rank} of {communicator.Size}: pid {Environment.ProcessId} (launcher {launch.Launcher}, PMI rank {launch.Rank})");
 var parallel = new DataParallel(communicator, objective, bucketElements: int.Parse(Get("bucket", "10000"), CultureInfo.InvariantCulture));
 try
