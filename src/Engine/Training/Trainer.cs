@@ -67,6 +67,9 @@ public sealed class Trainer : IDisposable
     /// <summary>The training data's source names by mixture index (for <see cref="TrainSetEvaluated"/>).</summary>
     public IReadOnlyList<string>? SourceNames { get; set; }
 
+    /// <summary>The training data's stages by mixture index (null: one stage), for when an epoch ends (<see cref="MixtureEpochs"/>).</summary>
+    public IReadOnlyList<int>? SourceStages { get; set; }
+
     /// <summary>Raised after every pass over the training set.</summary>
     public event Action<TrainSetEvaluation>? TrainSetEvaluated;
 
@@ -270,9 +273,7 @@ public sealed class Trainer : IDisposable
         TrainSetEvaluated?.Invoke(r);
     }
 
-    // Epochs every source of the training mixture has finished (a mixture's epoch ends when its slowest source's does).
-    private static int CompletedEpochs(LoaderState state)
-        => state.Sources.Count == 0 ? 0 : state.Sources.Min(p => p.Ended ? p.Epoch + 1 : p.Epoch);
+    private int CompletedEpochs(LoaderState state) => MixtureEpochs.Completed(state, SourceStages);
 
     private void Validate(Func<IEnumerable<Batch>>? validation, long step)
     {
