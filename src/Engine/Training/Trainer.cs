@@ -282,16 +282,14 @@ public sealed class Trainer : IDisposable
     }
 
     // Writes RUN/step_N: model (config.json + model.safetensors, loadable by nanoVLM), tokenizer, optimizer and trainer
-    // state. Everything goes into step_N.tmp first and is renamed at the end, so an interrupted or failed save (a full
-    // disk) leaves the previous checkpoints as they were and no half-written step_N.
+    // state, through step_N.tmp (CheckpointFolder), so an interrupted or failed save (a full disk) leaves the previous
+    // checkpoints as they were and no half-written step_N.
     private string Save(long step, long skipped, string? loaderState)
     {
         string final = Path.Combine(_runDirectory, $"step_{step}");
         var rankStates = _parallel?.Gather(loaderState ?? "").Select(s => s.Length == 0 ? null : s).ToList();
         if (_parallel is { IsWriter: false }) return final; // rank 0 writes
-        string tmp = final + ".tmp";
-        if (Directory.Exists(tmp)) Directory.Delete(tmp, recursive: true);
-        try
+        CheckpointFolder.Write(final, tmp =>
         {
             using (_lora?.Merge()) Checkpoint.Save(_model, tmp);
             _lora?.Save(tmp);
@@ -302,14 +300,7 @@ public sealed class Trainer : IDisposable
                 GlobalStep = step, SkippedMicroBatches = skipped, LoaderState = loaderState,
                 WorldSize = _parallel?.WorldSize ?? 1, RankLoaderStates = rankStates,
             }.Write(tmp);
-            if (Directory.Exists(final)) Directory.Delete(final, recursive: true);
-            Directory.Move(tmp, final);
-        }
-        catch
-        {
-            if (Directory.Exists(tmp)) Directory.Delete(tmp, recursive: true);
-            throw;
-        }
+        });
         CheckpointSaved?.Invoke(final);
         return final;
     }
