@@ -99,9 +99,9 @@ public sealed class Trainer : IDisposable
             throw new InvalidDataException($"{checkpointDir}: a LoRA run's checkpoint: resume it with the same LoRA settings (its {LoraAdapters.ConfigFile}).");
         try
         {
-            _recipe.Optimizer.load_state_dict(Path.Combine(checkpointDir, TrainerState.OptimizerFileName));
+            _recipe.Optimizer.Load(Path.Combine(checkpointDir, TrainerState.OptimizerFileName));
         }
-        catch (Exception e) when (e is IOException or EndOfStreamException or ArgumentException or InvalidOperationException)
+        catch (Exception e) when (e is IOException or InvalidDataException or ArgumentException or InvalidOperationException or KeyNotFoundException)
         {
             throw new InvalidDataException($"{checkpointDir}: damaged optimizer state ({e.Message}).", e);
         }
@@ -183,7 +183,7 @@ public sealed class Trainer : IDisposable
             if (acc.MicroBatches < _options.GradientAccumulationSteps)
             {
                 // The data ended inside an accumulation: train.py never steps on a partial one either.
-                _recipe.Optimizer.zero_grad();
+                _recipe.Optimizer.ZeroGrad();
                 if (ended) break;
             }
             long t2 = Stopwatch.GetTimestamp();
@@ -294,7 +294,7 @@ public sealed class Trainer : IDisposable
             using (_lora?.Merge()) Checkpoint.Save(_model, tmp);
             _lora?.Save(tmp);
             _writeTokenizer?.Invoke(tmp);
-            _recipe.Optimizer.save_state_dict(Path.Combine(tmp, TrainerState.OptimizerFileName));
+            _recipe.Optimizer.Save(Path.Combine(tmp, TrainerState.OptimizerFileName));
             new TrainerState
             {
                 GlobalStep = step, SkippedMicroBatches = skipped, LoaderState = loaderState,
