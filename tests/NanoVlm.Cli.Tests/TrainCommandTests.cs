@@ -29,7 +29,7 @@ public sealed class TrainCommandTests : IDisposable
         Assert.False(json.GetProperty("interrupted").GetBoolean());
         string checkpoint = json.GetProperty("checkpoint").GetString()!;
         Assert.Equal(Path.Combine(run, "step_4"), checkpoint);
-        foreach (var f in new[] { "config.json", "model.safetensors", "tokenizer.model", "optimizer.bin", "trainer_state.json" })
+        foreach (var f in new[] { "config.json", "model.safetensors", "tokenizer.model", "optimizer.safetensors", "trainer_state.json" })
             Assert.True(File.Exists(Path.Combine(checkpoint, f)), f);
         Assert.True(Directory.Exists(Path.Combine(run, "step_2")));
         var metrics = File.ReadAllLines(Path.Combine(run, "metrics.jsonl"));

@@ -14,12 +14,7 @@ internal sealed class LoaderCliOptions
     {
         Description = "A .parquet/.jsonl/.tar file, a folder of them or a glob. Omitted: the built-in sample data (generated once into a cache folder).",
     };
-    public Option<string[]> Mix { get; } = new("--mix")
-    {
-        Description = "Add a mixture source PATH:WEIGHT[:STAGE] (repeatable; e.g. --mix business.parquet:10 --mix general.parquet:1). " +
-            "Stages run in ascending order (default 0), each until its sources end. With --data, that path joins with weight 1, stage 0.",
-        AllowMultipleArgumentsPerToken = false,
-    };
+    public Option<string[]> Mix { get; } = DataMixture.CreateOption();
     public Option<int> Batches { get; } = new("--batches") { Description = "Stop after this many batches (0 = until the data ends).", DefaultValueFactory = _ => 0 };
     public Option<bool> Json { get; } = new("--json") { Description = "Print one JSON object instead of text." };
     private static readonly DataLoaderOptions Defaults = new();
@@ -109,27 +104,6 @@ internal sealed class LoaderCliOptions
         catch (JsonException e)
         {
             throw new ArgumentException($"--resume {path}: not a loader state written by --save-state ({e.Message})", e);
-        }
-    }
-
-    /// <summary>PATH:WEIGHT or PATH:WEIGHT:STAGE (the path may itself contain ':').</summary>
-    public static (string Path, double Weight, int Stage) ParseMix(string spec)
-    {
-        var inv = System.Globalization.CultureInfo.InvariantCulture;
-        var parts = spec.Split(':');
-        if (parts.Length >= 3 && int.TryParse(parts[^1], inv, out var stage) && stage >= 0
-            && double.TryParse(parts[^2], System.Globalization.NumberStyles.Float, inv, out var w3) && w3 > 0)
-            return (string.Join(':', parts[..^2]), w3, stage);
-        if (parts.Length >= 2 && double.TryParse(parts[^1], System.Globalization.NumberStyles.Float, inv, out var w) && w > 0)
-            return (string.Join(':', parts[..^1]), w, 0);
-        throw new ArgumentException($"--mix {spec}: expected PATH:WEIGHT or PATH:WEIGHT:STAGE with a positive weight and a stage ≥ 0.");
-    }
-
-    public sealed class CompositeDisposable(List<MixtureSource> sources) : IDisposable
-    {
-        public void Dispose()
-        {
-            foreach (var s in sources) s.Source.Dispose();
         }
     }
 }

@@ -36,15 +36,13 @@ internal static class LoaderCommand
         {
             var options = o.Build(parse);
             options.Validate();
-            var mixes = (parse.GetValue(o.Mix) ?? []).Select(LoaderCliOptions.ParseMix).ToList();
             var data = parse.GetValue(o.Data);
-            if (data is not null || mixes.Count == 0)
-                mixes.Insert(0, (data ?? LoaderCliOptions.SampleData(parse.GetValue(o.SampleRows), json ? TextWriter.Null : stdout), 1.0, 0));
-            var path = string.Join(" + ", mixes.Select(m => mixes.Count == 1 ? m.Path : m.Stage == 0 ? $"{m.Path} (weight {m.Weight})" : $"{m.Path} (weight {m.Weight}, stage {m.Stage})"));
+            var mixture = DataMixture.From(data, parse.GetValue(o.Mix), ConfigOption.Load(parse, o.Config))
+                ?? DataMixture.Single(LoaderCliOptions.SampleData(parse.GetValue(o.SampleRows), json ? TextWriter.Null : stdout));
+            var path = mixture.Describe();
             var maxBatches = parse.GetValue(o.Batches);
-            var sources = new List<MixtureSource>();
-            using var owned = new LoaderCliOptions.CompositeDisposable(sources);
-            foreach (var (p, w, stage) in mixes) sources.Add(new MixtureSource(RowSources.Open(p), w) { Stage = stage });
+            using var owned = mixture.Open();
+            var sources = owned.Sources;
             var corrupt = 0;
             var resume = parse.GetValue(o.Resume) is { } resumePath ? LoaderCliOptions.ReadState(resumePath) : null;
             using var loader = new DataLoader(sources, options, resume) { Log = m => { if (Interlocked.Increment(ref corrupt) <= 5) stderr.WriteLine($"warning: {m}"); } };

@@ -23,6 +23,7 @@ internal static class TrainCommand
     private static readonly Option<string> Preset = new("--preset") { Description = "tiny (CPU-sized, the default) or nanovlm (nanoVLM's 460M shape and train.py settings).", DefaultValueFactory = _ => "tiny" };
     private static readonly Option<FileInfo?> Config = ConfigOption.Create();
     private static readonly Option<string?> Data = new("--data") { Description = "Training data (.parquet/.jsonl/.tar, a folder or a glob). Omitted: the built-in sample data." };
+    private static readonly Option<string[]> Mix = DataMixture.CreateOption("In train, every stage but the last is one pass over its sources and the last repeats until --max-steps.");
     private static readonly Option<string?> ValData = new("--val-data") { Description = "Validation data. Omitted: a held-out built-in set when training on the built-in data, else none." };
     private static readonly Option<string?> From = new("--checkpoint") { Description = "Start from this checkpoint's weights and config (nanoVLM's or ours)." };
     private static readonly Option<string?> Resume = new("--resume") { Description = "Continue a run exactly from RUN/step_N (weights, optimizer, loader position)." };
@@ -74,7 +75,7 @@ internal static class TrainCommand
     {
         var command = new Command("train", "Train a nanoVLM model (new, from a checkpoint, or resumed) on the loader's packed batches.")
         {
-            Preset, Config, Data, ValData, From, Resume, VisionBackbone, LanguageBackbone, EvalTasksOption, EvalDataDir, EvalLimit, EvalBatchSize, Out, MaxSteps, BatchSize, Accumulation, LrMp, LrVision, LrLanguage,
+            Preset, Config, Data, Mix, ValData, From, Resume, VisionBackbone, LanguageBackbone, EvalTasksOption, EvalDataDir, EvalLimit, EvalBatchSize, Out, MaxSteps, BatchSize, Accumulation, LrMp, LrVision, LrLanguage,
             Freeze, LoraRank, LoraAlpha, LoraDropout, LoraTargets, TrainEvalBatches, EvalInterval, Attention, Device, Workers, Tokenizer, SkipNonFinite, LogEvery, Json,
             LossAverage, DistTimeout,
         };
@@ -142,14 +143,16 @@ internal static class TrainCommand
             TrainDistributed.ShareCores(launch);
             if (distributed) loaderOptions = loaderOptions with { Rank = launch.Rank, WorldSize = launch.WorldSize }; // each rank its shard
 
-            string? data = parse.GetValue(Data), valData = parse.GetValue(ValData);
-            if (data is null)
+            string? valData = parse.GetValue(ValData);
+            var mixture = DataMixture.From(parse.GetValue(Data), parse.GetValue(Mix), file);
+            if (mixture is null)
             {
                 if (distributed && !writer) parallel!.All(true); // rank 0 writes the sample data first (the same folder)
-                data = LoaderCliOptions.SampleData(500, log);
+                mixture = DataMixture.Single(LoaderCliOptions.SampleData(500, log));
                 valData ??= LoaderCliOptions.SampleData(64, log, seed: 1);
                 if (distributed && writer) parallel!.All(true);
             }
+            string data = mixture.Describe();
             string runDir = resumeDir is not null
                 ? Path.GetDirectoryName(Path.GetFullPath(resumeDir))!
                 : Path.GetFullPath(parse.GetValue(Out) ?? Path.Combine("runs", RunName(model, train, loaderOptions)));
@@ -158,7 +161,7 @@ internal static class TrainCommand
             {
                 preset = preset.Name, train.MaxTrainingSteps, train.GradientAccumulationSteps, train.MaxGradNorm, train.EvalInterval,
                 lr_mp = train.LearningRates.Projector, lr_vision_backbone = train.LearningRates.Vision, lr_language_backbone = train.LearningRates.Language,
-                attention = train.Attention.ToString(), loaderOptions.BatchSize, loaderOptions.Workers, loaderOptions.LmMaxLength, data, val_data = valData,
+                attention = train.Attention.ToString(), loaderOptions.BatchSize, loaderOptions.Workers, loaderOptions.LmMaxLength, data, mixture = mixture.Entries, val_data = valData,
                 lora_rank = train.Lora?.Rank ?? 0, lora_alpha = train.Lora?.Alpha, lora_dropout = train.Lora?.Dropout, lora_target_modules = train.Lora?.TargetModules,
                 train_eval_batches = train.TrainEvalBatches ?? -1,
                 world_size = launch.WorldSize, loss_average = parse.GetValue(LossAverage),
@@ -195,8 +198,8 @@ internal static class TrainCommand
             trainer.StepCompleted += m => { trainLog?.Write(m); progress.Step(m); };
             trainer.Validated += v => { trainLog?.Write(v); log.WriteLine($"  step {v.Step}: val_loss {v.Loss:F4} ({v.Batches} batches)"); };
             trainer.CheckpointSaved += dir => log.WriteLine($"  checkpoint: {dir}");
-            trainer.TrainingSet = () => ValidationBatches(data, loaderOptions, tokenizer);
-            trainer.SourceNames = [SourceName(data)];
+            trainer.TrainingSet = () => mixture.OnePass(loaderOptions, tokenizer);
+            (trainer.SourceNames, trainer.SourceStages) = (mixture.SourceNames(), [.. mixture.Entries.Select(e => e.Stage)]);
             trainer.TrainSetEvaluated += e =>
             {
                 trainLog?.Write(e);
@@ -219,13 +222,10 @@ internal static class TrainCommand
             using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; cancel.Cancel(); });
             try
             {
-                using var trainSource = RowSources.Open(data);
+                using var trainSources = mixture.Open(earlierStagesOnce: true);
                 var loaderState = resumeState is not null && TrainDistributed.ResumedLoaderState(resumeState, launch.Rank, launch.WorldSize, log) is { } s
                     ? LoaderState.FromJson(s) : null;
-                using var loader = new DataLoader(trainSource, loaderOptions, loaderState, tokenizer)
-                {
-                    Log = m => stderr.WriteLine($"warning: {m}"),
-                };
+                using var loader = mixture.Loader(trainSources, loaderOptions, loaderState, tokenizer, resumeDir, m => stderr.WriteLine($"warning: {m}"));
                 Func<IEnumerable<Batch>>? validation = valData is null ? null : () => ValidationBatches(valData, loaderOptions, tokenizer);
                 var summary = trainer.Run(loader, validation, resumeState, cancel.Token);
                 var counters = loader.Counters;
@@ -364,13 +364,6 @@ internal static class TrainCommand
     }
 
     private static string? Full(string? path) => path is null ? null : Path.GetFullPath(path);
-
-    private static string SourceName(string path)
-    {
-        string trimmed = path.TrimEnd('/', '\\');
-        string name = Path.GetFileName(trimmed);
-        return name.Length > 0 ? name : "train";
-    }
 
     private static IEnumerable<Batch> ValidationBatches(string path, DataLoaderOptions options, VlmTokenizer tokenizer)
     {

@@ -29,7 +29,7 @@ public readonly record struct OptimizerStepResult(double GradNorm, IReadOnlyList
 /// </summary>
 public sealed class OptimizerRecipe : IDisposable
 {
-    private readonly AdamW _optimizer;
+    private readonly AdamWOptimizer _optimizer;
     private readonly List<Parameter> _trainable;
     private readonly double[] _peakRates;
     private readonly string[] _groupNames;
@@ -51,7 +51,7 @@ public sealed class OptimizerRecipe : IDisposable
         GradientAccumulationSteps = gradientAccumulationSteps;
         MaxGradNorm = maxGradNorm;
         MaxSteps = maxSteps;
-        var groups = new List<AdamW.ParamGroup>();
+        var groups = new List<AdamWGroup>();
         var peaks = new List<double>();
         var names = new List<string>();
         _trainable = [];
@@ -74,13 +74,13 @@ public sealed class OptimizerRecipe : IDisposable
                 ps = [.. adapters];
             }
             foreach (var p in ps) p.requires_grad = true;
-            groups.Add(new AdamW.ParamGroup(ps, lr, 0.9, 0.999, 1e-8, 0.01, false, false));
+            groups.Add(new AdamWGroup(name, ps) { LearningRate = lr });
             peaks.Add(lr);
             names.Add(name);
             _trainable.AddRange(ps);
         }
         if (groups.Count == 0) throw new ArgumentException("Every group's learning rate is 0: nothing to train.", nameof(rates));
-        _optimizer = optim.AdamW(groups, lr: peaks[0], weight_decay: 0.01);
+        _optimizer = new AdamWOptimizer(groups, 0.9, 0.999, 1e-8, 0.01);
         _peakRates = [.. peaks];
         _groupNames = [.. names];
     }
@@ -100,8 +100,8 @@ public sealed class OptimizerRecipe : IDisposable
     /// <summary>The trained parameters (what clipping sees).</summary>
     public IReadOnlyList<Parameter> Parameters => _trainable;
 
-    /// <summary>The underlying optimizer (for its state).</summary>
-    public AdamW Optimizer => _optimizer;
+    /// <summary>The underlying optimizer (its groups and state).</summary>
+    public AdamWOptimizer Optimizer => _optimizer;
 
     /// <summary>Back-propagates one micro-batch's mean loss, scaled by 1 / GA as train.py does.</summary>
     /// <param name="loss">The micro-batch's loss (a scalar with a graph).</param>
@@ -135,17 +135,17 @@ public sealed class OptimizerRecipe : IDisposable
     /// <returns>The pre-clip gradient norm and the rates used.</returns>
     public OptimizerStepResult Step(long step)
     {
-        double norm = nn.utils.clip_grad_norm_(_trainable, MaxGradNorm);
+        double norm = GradientClipping.ClipGradNorm(_trainable, MaxGradNorm);
         var rates = new double[_peakRates.Length];
         int g = 0;
-        foreach (var group in _optimizer.ParamGroups)
+        foreach (var group in _optimizer.Groups)
         {
             rates[g] = LearningRateSchedule.At(step, _peakRates[g], MaxSteps);
             group.LearningRate = rates[g];
             g++;
         }
-        _optimizer.step();
-        _optimizer.zero_grad();
+        _optimizer.Step();
+        _optimizer.ZeroGrad();
         return new OptimizerStepResult(norm, rates);
     }
 

@@ -67,6 +67,9 @@ public sealed class Trainer : IDisposable
     /// <summary>The training data's source names by mixture index (for <see cref="TrainSetEvaluated"/>).</summary>
     public IReadOnlyList<string>? SourceNames { get; set; }
 
+    /// <summary>The training data's stages by mixture index (null: one stage), for when an epoch ends (<see cref="MixtureEpochs"/>).</summary>
+    public IReadOnlyList<int>? SourceStages { get; set; }
+
     /// <summary>Raised after every pass over the training set.</summary>
     public event Action<TrainSetEvaluation>? TrainSetEvaluated;
 
@@ -96,9 +99,9 @@ public sealed class Trainer : IDisposable
             throw new InvalidDataException($"{checkpointDir}: a LoRA run's checkpoint: resume it with the same LoRA settings (its {LoraAdapters.ConfigFile}).");
         try
         {
-            _recipe.Optimizer.load_state_dict(Path.Combine(checkpointDir, TrainerState.OptimizerFileName));
+            _recipe.Optimizer.Load(Path.Combine(checkpointDir, TrainerState.OptimizerFileName));
         }
-        catch (Exception e) when (e is IOException or EndOfStreamException or ArgumentException or InvalidOperationException)
+        catch (Exception e) when (e is IOException or InvalidDataException or ArgumentException or InvalidOperationException or KeyNotFoundException)
         {
             throw new InvalidDataException($"{checkpointDir}: damaged optimizer state ({e.Message}).", e);
         }
@@ -180,7 +183,7 @@ public sealed class Trainer : IDisposable
             if (acc.MicroBatches < _options.GradientAccumulationSteps)
             {
                 // The data ended inside an accumulation: train.py never steps on a partial one either.
-                _recipe.Optimizer.zero_grad();
+                _recipe.Optimizer.ZeroGrad();
                 if (ended) break;
             }
             long t2 = Stopwatch.GetTimestamp();
@@ -270,9 +273,7 @@ public sealed class Trainer : IDisposable
         TrainSetEvaluated?.Invoke(r);
     }
 
-    // Epochs every source of the training mixture has finished (a mixture's epoch ends when its slowest source's does).
-    private static int CompletedEpochs(LoaderState state)
-        => state.Sources.Count == 0 ? 0 : state.Sources.Min(p => p.Ended ? p.Epoch + 1 : p.Epoch);
+    private int CompletedEpochs(LoaderState state) => MixtureEpochs.Completed(state, SourceStages);
 
     private void Validate(Func<IEnumerable<Batch>>? validation, long step)
     {
@@ -281,34 +282,25 @@ public sealed class Trainer : IDisposable
     }
 
     // Writes RUN/step_N: model (config.json + model.safetensors, loadable by nanoVLM), tokenizer, optimizer and trainer
-    // state. Everything goes into step_N.tmp first and is renamed at the end, so an interrupted or failed save (a full
-    // disk) leaves the previous checkpoints as they were and no half-written step_N.
+    // state, through step_N.tmp (CheckpointFolder), so an interrupted or failed save (a full disk) leaves the previous
+    // checkpoints as they were and no half-written step_N.
     private string Save(long step, long skipped, string? loaderState)
     {
         string final = Path.Combine(_runDirectory, $"step_{step}");
         var rankStates = _parallel?.Gather(loaderState ?? "").Select(s => s.Length == 0 ? null : s).ToList();
         if (_parallel is { IsWriter: false }) return final; // rank 0 writes
-        string tmp = final + ".tmp";
-        if (Directory.Exists(tmp)) Directory.Delete(tmp, recursive: true);
-        try
+        CheckpointFolder.Write(final, tmp =>
         {
             using (_lora?.Merge()) Checkpoint.Save(_model, tmp);
             _lora?.Save(tmp);
             _writeTokenizer?.Invoke(tmp);
-            _recipe.Optimizer.save_state_dict(Path.Combine(tmp, TrainerState.OptimizerFileName));
+            _recipe.Optimizer.Save(Path.Combine(tmp, TrainerState.OptimizerFileName));
             new TrainerState
             {
                 GlobalStep = step, SkippedMicroBatches = skipped, LoaderState = loaderState,
                 WorldSize = _parallel?.WorldSize ?? 1, RankLoaderStates = rankStates,
             }.Write(tmp);
-            if (Directory.Exists(final)) Directory.Delete(final, recursive: true);
-            Directory.Move(tmp, final);
-        }
-        catch
-        {
-            if (Directory.Exists(tmp)) Directory.Delete(tmp, recursive: true);
-            throw;
-        }
+        });
         CheckpointSaved?.Invoke(final);
         return final;
     }

@@ -11,8 +11,8 @@ public sealed record TrainerState
     /// <summary>The file's name in a checkpoint folder.</summary>
     public const string FileName = "trainer_state.json";
 
-    /// <summary>The optimizer state's file name (TorchSharp's optimizer state format).</summary>
-    public const string OptimizerFileName = "optimizer.bin";
+    /// <summary>The optimizer state's file name (<see cref="AdamWOptimizer.Save"/>: safetensors).</summary>
+    public const string OptimizerFileName = "optimizer.safetensors";
 
     /// <summary>Optimizer steps completed.</summary>
     public long GlobalStep { get; init; }
@@ -52,7 +52,10 @@ public sealed record TrainerState
         if (!File.Exists(path))
             throw new InvalidDataException($"{checkpointDir}: cannot resume from it: {FileName} is missing (a model-only checkpoint, e.g. one saved by nanoVLM, can start a run with --checkpoint, not resume one).");
         if (!File.Exists(Path.Combine(checkpointDir, OptimizerFileName)))
-            throw new InvalidDataException($"{checkpointDir}: cannot resume from it: {OptimizerFileName} is missing.");
+            throw new InvalidDataException($"{checkpointDir}: cannot resume from it: {OptimizerFileName} is missing" +
+                (File.Exists(Path.Combine(checkpointDir, "optimizer.bin"))
+                    ? " (its optimizer.bin is TorchSharp's format, written before the trainer had its own AdamW: start a new run from its weights with --checkpoint)."
+                    : "."));
         try
         {
             return JsonSerializer.Deserialize<TrainerState>(File.ReadAllText(path))

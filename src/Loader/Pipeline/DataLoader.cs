@@ -63,7 +63,7 @@ public sealed class DataLoader : IAsyncEnumerable<Batch>, IEnumerable<Batch>, IA
     /// <param name="options">Options; null for the defaults.</param>
     /// <param name="resumeFrom">A state from <see cref="Batch.StateAfter"/> to continue a run; null to start.</param>
     /// <param name="tokenizer">The tokenizer; null for <see cref="VlmTokenizer.LoadDefault"/>.</param>
-    /// <exception cref="ArgumentException">No source, a weight ≤ 0, a negative stage, or a state from other options.</exception>
+    /// <exception cref="ArgumentException">No source, a weight ≤ 0, a negative stage, epochs ≤ 0, or a state from other options.</exception>
     public DataLoader(IReadOnlyList<MixtureSource> sources, DataLoaderOptions? options = null, LoaderState? resumeFrom = null,
         VlmTokenizer? tokenizer = null)
     {
@@ -74,6 +74,7 @@ public sealed class DataLoader : IAsyncEnumerable<Batch>, IEnumerable<Batch>, IA
             if (s is null || s.Source is null || !(s.Weight > 0))
                 throw new ArgumentException("Every source needs a positive weight.", nameof(sources));
             if (s.Stage < 0) throw new ArgumentException($"{s.Source.Name}: stage {s.Stage} is negative.", nameof(sources));
+            if (s.Epochs is <= 0) throw new ArgumentException($"{s.Source.Name}: epochs {s.Epochs} must be > 0 (null: the loader's).", nameof(sources));
         }
         _o = options ?? new DataLoaderOptions();
         _o.Validate();

@@ -15,4 +15,11 @@ public sealed record MixtureSource(IRowSource Source, double Weight)
     /// null) never hands over.
     /// </summary>
     public int Stage { get; init; }
+
+    /// <summary>
+    /// Passes over this source, &gt; 0, or null for the loader's <see cref="DataLoaderOptions.Epochs"/> (the default).
+    /// Lets a stage end while a later one repeats: e.g. one pass over a first-stage set, then the last stage until the
+    /// run stops.
+    /// </summary>
+    public int? Epochs { get; init; }
 }

@@ -126,10 +126,30 @@ public sealed class TrainerTests : IDisposable
         string run = Path.Combine(_runs, "failsave");
         Directory.CreateDirectory(run);
         File.WriteAllText(Path.Combine(run, "step_4.tmp"), "in the way"); // the save of step 4 cannot create its folder
-        Assert.ThrowsAny<IOException>(() => Train(model, Options(4, evalInterval: 2), run));
+        var e = Assert.ThrowsAny<IOException>(() => Train(model, Options(4, evalInterval: 2), run));
+        Assert.StartsWith($"Checkpoint {Path.Combine(run, "step_4")} could not be written: ", e.Message);
         using var intact = Checkpoint.Load(Path.Combine(run, "step_2"), model.ImageTokenId);
         Assert.Equal(2, TrainerState.Read(Path.Combine(run, "step_2")).GlobalStep);
         Assert.False(Directory.Exists(Path.Combine(run, "step_4")));
+    }
+
+    [Fact(Timeout = 300_000)]
+    public async Task A_checkpoint_saved_again_replaces_the_folder_and_leaves_no_temporary_one()
+    {
+        await Task.Yield();
+        using var model = NewModel();
+        string run = Path.Combine(_runs, "resave");
+        Train(model, Options(2, evalInterval: 1), run);
+        string step2 = Path.Combine(run, "step_2");
+        File.WriteAllText(Path.Combine(step2, "stale.txt"), "from before");
+        // Resumed at its last step, the run has nothing left to train and writes step_2 once more.
+        var (steps, summary) = Train(model, Options(2, evalInterval: 1), run, resumeFrom: step2);
+        Assert.Empty(steps);
+        Assert.Equal(step2, summary.LastCheckpoint);
+        Assert.False(File.Exists(Path.Combine(step2, "stale.txt")), "the old folder was not replaced");
+        Assert.Equal(2, TrainerState.Read(step2).GlobalStep);
+        using var reloaded = Checkpoint.Load(step2, model.ImageTokenId);
+        Assert.Equal(["step_1", "step_2"], Directory.GetDirectories(run).Select(Path.GetFileName).Order());
     }
 
     [Fact(Timeout = 300_000)]

@@ -78,6 +78,24 @@ public sealed class ShardingAndMixtureTests
         Assert.Equal(late.TotalRows, c.EmittedPerSource[0]);
     }
 
+    [Fact(Timeout = 30_000)]
+    public async Task A_source_with_its_own_epochs_ends_its_stage_while_the_next_stage_repeats()
+    {
+        using var first = TextSource(1, 30, 1, "first");
+        using var last = TextSource(2, 20, 2, "last");
+        MixtureSource[] mix = [new(first, 1) { Epochs = 1 }, new(last, 1) { Stage = 1 }];
+        await using var loader = new DataLoader(mix, PipelineFixtures.Tiny with { Epochs = 3, Workers = 1 });
+        var stages = new List<int>();
+        await PipelineFixtures.ReadAll(loader, b => stages.AddRange(b.Packs.SelectMany(p => p.Origins).Select(o => mix[o.SourceIndex].Stage)));
+        var c = loader.Counters;
+        Assert.Equal(first.TotalRows, c.RowsPerSource[0]); // one pass, not the loader's three
+        Assert.Equal(3 * last.TotalRows, c.RowsPerSource[1]);
+        Assert.Equal(stages.Order(), stages);
+
+        var e = Assert.Throws<ArgumentException>(() => new DataLoader([new MixtureSource(first, 1) { Epochs = 0 }]));
+        Assert.Contains("first: epochs 0", e.Message);
+    }
+
     [Fact]
     public void NegativeStage_IsRejected()
     {

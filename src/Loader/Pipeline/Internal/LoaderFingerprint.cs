@@ -15,6 +15,7 @@ internal static class LoaderFingerprint
         foreach (var s in sources)
         {
             sb.Append('|').Append(s.Source.Name).Append(':').Append(s.Weight.ToString("R", CultureInfo.InvariantCulture)).Append('@').Append(s.Stage);
+            if (s.Epochs is { } epochs) sb.Append('x').Append(epochs); // absent for the default: older states still match
             foreach (var shard in s.Source.Shards) sb.Append(',').Append(shard);
         }
         return Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(sb.ToString())))[..16];

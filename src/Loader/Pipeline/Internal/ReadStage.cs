@@ -18,7 +18,7 @@ internal sealed class ReadStage(MixtureSource[] sources, DataLoaderOptions optio
     {
         try
         {
-            var cursors = sources.Select((s, i) => new SourceCursor(s.Source, i, options, resume?.Sources[i], ct)).ToList();
+            var cursors = sources.Select((s, i) => new SourceCursor(s.Source, i, options, resume?.Sources[i], ct, s.Epochs)).ToList();
             var rng = new MixtureRandom(resume?.MixtureRandom ?? InitialMixtureRandom(options));
             try
             {

@@ -14,12 +14,14 @@ internal sealed class SourceCursor : IDisposable
     private readonly DataLoaderOptions _o;
     private readonly CancellationToken _ct;
     private readonly bool _byShard;
+    private readonly int? _epochs;
     private int[] _order;
     private SourcePosition _at;
     private IEnumerator<SourceRow>? _rows;
 
-    public SourceCursor(IRowSource source, int sourceIndex, DataLoaderOptions o, SourcePosition? from, CancellationToken ct)
+    public SourceCursor(IRowSource source, int sourceIndex, DataLoaderOptions o, SourcePosition? from, CancellationToken ct, int? epochs = null)
     {
+        _epochs = epochs ?? o.Epochs;
         _source = source;
         _sourceIndex = sourceIndex;
         _o = o;
@@ -47,7 +49,7 @@ internal sealed class SourceCursor : IDisposable
                 {
                     // An epoch without a row of this rank would repeat forever: the source has ended.
                     var next = _at.Epoch + 1;
-                    if (_order.Length == 0 || !_at.EpochHasRows || _o.Epochs is { } max && next >= max)
+                    if (_order.Length == 0 || !_at.EpochHasRows || _epochs is { } max && next >= max)
                     {
                         row = null!;
                         return false;
