@@ -69,8 +69,15 @@ public static class Autocast
         ArgumentNullException.ThrowIfNull(weight);
         var dtype = _dtype ?? x.dtype;
         using var scope = NewDisposeScope();
-        return nn.functional.linear(Cast(x, dtype), Cast(weight, dtype), bias is null ? null : Cast(bias, dtype))
-            .MoveToOuterDisposeScope();
+        if (bias is null || _dtype is null || x.dim() <= 2)
+            return nn.functional.linear(Cast(x, dtype), Cast(weight, dtype), bias is null ? null : Cast(bias, dtype))
+                .MoveToOuterDisposeScope();
+        // libtorch's CPU linear over a 3-d bf16 input rounds x·Wᵀ to bf16 and then rounds again after adding the bias;
+        // over a 2-d input (addmm) it adds the bias to the float32 accumulator and rounds once, as CUDA's GEMM bias
+        // epilogue and torch's own CPU addmm do. So the rows are flattened: one rounding, like nanoVLM's run.
+        long[] shape = [.. x.shape[..^1], weight.shape[0]];
+        var flat = Cast(x, dtype).reshape(-1, x.shape[^1]);
+        return nn.functional.linear(flat, Cast(weight, dtype), Cast(bias, dtype)).reshape(shape).MoveToOuterDisposeScope();
     }
 
     /// <summary><paramref name="layer"/>(<paramref name="x"/>) for a convolution with stride <paramref name="stride"/>

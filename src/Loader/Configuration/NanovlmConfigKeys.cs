@@ -35,6 +35,7 @@ internal static class NanovlmConfigKeys
     [
         "lora_rank", "lora_alpha", "lora_dropout", "lora_target_modules",
         "freeze_vision_backbone", "freeze_mp", "freeze_language_backbone", "train_eval_batches",
+        "precision",
     ];
 
     public static readonly HashSet<string> Nanovlm = [.. VlmConfig, .. TrainConfig];
