@@ -14,7 +14,8 @@ namespace NanoVlm.Engine;
 /// <remarks>
 /// Dropout follows <see cref="nn.Module.training"/>; nanoVLM's configurations have none, so training and evaluation
 /// forwards agree. Computation is in the parameters' dtype (float32 by default, like nanoVLM's evaluation and
-/// generation).
+/// generation); inside a <see cref="Autocast"/> region it is nanoVLM's bf16 mixed precision (what the trainer runs in
+/// bf16 mode).
 /// </remarks>
 public sealed partial class VisionLanguageModel : nn.Module
 {
