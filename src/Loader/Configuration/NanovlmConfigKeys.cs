@@ -30,7 +30,7 @@ internal static class NanovlmConfigKeys
     ];
 
     /// <summary>Training keys of NanoVlm.NET that nanoVLM does not have (LoRA, freezing a part by name, evaluation on the
-    /// training set); nanoVLM's own code never reads them.</summary>
+    /// training set, the training precision); nanoVLM's own code never reads them.</summary>
     public static readonly string[] FineTuning =
     [
         "lora_rank", "lora_alpha", "lora_dropout", "lora_target_modules",
