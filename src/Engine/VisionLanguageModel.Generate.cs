@@ -33,7 +33,7 @@ public sealed partial class VisionLanguageModel
         var mask = attentionMask?.to(ScalarType.Int64);
         using var cache = new KvCache(_decoder.BlockCount);
         Tensor logits;
-        using (var prefillBias = AttentionBias.Nanovlm(mask, total, total, x.dtype))
+        using (var prefillBias = AttentionBias.Nanovlm(mask, total, total, Autocast.AttentionDtype(x.dtype)))
         {
             var positions = torch.arange(total, dtype: ScalarType.Int64, device: x.device).unsqueeze(0);
             var hidden = _decoder.Forward(x, positions, prefillBias, cache, total - 1);
@@ -48,7 +48,7 @@ public sealed partial class VisionLanguageModel
             var e = _decoder.TokenEmbedding.forward(next);                 // [B, 1, D]
             if (mask is not null)
                 mask = torch.cat([mask, torch.ones(batch, 1, dtype: mask.dtype, device: mask.device)], 1).MoveToOuterDisposeScope();
-            using var bias = AttentionBias.Nanovlm(mask, 1, total + 1, e.dtype);
+            using var bias = AttentionBias.Nanovlm(mask, 1, total + 1, Autocast.AttentionDtype(e.dtype));
             var pos = torch.full(1, 1, total, dtype: ScalarType.Int64, device: e.device);
             var h = _decoder.Forward(e, pos, bias, cache, total);
             total++;

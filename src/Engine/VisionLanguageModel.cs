@@ -14,7 +14,8 @@ namespace NanoVlm.Engine;
 /// <remarks>
 /// Dropout follows <see cref="nn.Module.training"/>; nanoVLM's configurations have none, so training and evaluation
 /// forwards agree. Computation is in the parameters' dtype (float32 by default, like nanoVLM's evaluation and
-/// generation).
+/// generation); inside a <see cref="Autocast"/> region it is nanoVLM's bf16 mixed precision (what the trainer runs in
+/// bf16 mode).
 /// </remarks>
 public sealed partial class VisionLanguageModel : nn.Module
 {
@@ -115,11 +116,11 @@ public sealed partial class VisionLanguageModel : nn.Module
         long t = x.shape[1];
         if (mode == AttentionMode.Nanovlm)
         {
-            using var bias = AttentionBias.Nanovlm(batch.AttentionMask, t, t, x.dtype);
+            using var bias = AttentionBias.Nanovlm(batch.AttentionMask, t, t, Autocast.AttentionDtype(x.dtype));
             var positions = torch.arange(t, dtype: ScalarType.Int64, device: x.device).unsqueeze(0);
             return _decoder.Forward(x, positions, bias, maxPosition: t - 1).MoveToOuterDisposeScope();
         }
-        using var documentBias = AttentionBias.Document(batch.SegmentIds, batch.AttentionMask, x.dtype);
+        using var documentBias = AttentionBias.Document(batch.SegmentIds, batch.AttentionMask, Autocast.AttentionDtype(x.dtype));
         return _decoder.Forward(x, batch.PositionIds, documentBias).MoveToOuterDisposeScope();
     }
 
@@ -134,7 +135,7 @@ public sealed partial class VisionLanguageModel : nn.Module
         using var scope = NewDisposeScope();
         var x = Embed(inputIds, tiles);
         long t = x.shape[1];
-        using var bias = AttentionBias.Nanovlm(attentionMask, t, t, x.dtype);
+        using var bias = AttentionBias.Nanovlm(attentionMask, t, t, Autocast.AttentionDtype(x.dtype));
         var positions = torch.arange(t, dtype: ScalarType.Int64, device: x.device).unsqueeze(0);
         return _decoder.Forward(x, positions, bias, maxPosition: t - 1).MoveToOuterDisposeScope();
     }

@@ -57,6 +57,7 @@ internal static class TrainCommand
     private static readonly Option<int> TrainEvalBatches = new("--train-eval-batches") { Description = "After each epoch, loss and perplexity per data source over the training set: this many batches (-1 = all, the default; 0 = off; train_eval_batches)." };
     private static readonly Option<int> EvalInterval = new("--eval-interval") { Description = "Validation + checkpoint every N steps (0 = at the end only)." };
     private static readonly Option<string> Attention = new("--attention") { Description = "document (each packed sample sees only itself; default) or nanovlm (one causal mask over the pack).", DefaultValueFactory = _ => "document" };
+    private static readonly Option<string> PrecisionFlag = new("--precision") { Description = "auto (bf16 mixed precision on CUDA, as nanoVLM's train.py; fp32 on the CPU; the default), fp32 or bf16 (precision). Weights and optimizer state stay fp32.", DefaultValueFactory = _ => "auto" };
     private static readonly Option<string> Device = new("--device") { Description = "auto, cpu, cuda or cuda:N.", DefaultValueFactory = _ => "auto" };
     private static readonly Option<int> Workers = new("--workers") { Description = "Loader materialize workers." };
     private static readonly Option<string?> Tokenizer = new("--tokenizer") { Description = "tokenizer.json / .model, or 'default' (the built-in one, also the default for new models)." };
@@ -76,10 +77,11 @@ internal static class TrainCommand
         var command = new Command("train", "Train a nanoVLM model (new, from a checkpoint, or resumed) on the loader's packed batches.")
         {
             Preset, Config, Data, Mix, ValData, From, Resume, VisionBackbone, LanguageBackbone, EvalTasksOption, EvalDataDir, EvalLimit, EvalBatchSize, Out, MaxSteps, BatchSize, Accumulation, LrMp, LrVision, LrLanguage,
-            Freeze, LoraRank, LoraAlpha, LoraDropout, LoraTargets, TrainEvalBatches, EvalInterval, Attention, Device, Workers, Tokenizer, SkipNonFinite, LogEvery, Json,
+            Freeze, LoraRank, LoraAlpha, LoraDropout, LoraTargets, TrainEvalBatches, EvalInterval, Attention, PrecisionFlag, Device, Workers, Tokenizer, SkipNonFinite, LogEvery, Json,
             LossAverage, DistTimeout,
         };
         Attention.AcceptOnlyFromAmong("document", "nanovlm");
+        PrecisionFlag.AcceptOnlyFromAmong([.. TrainingPrecisions.Names]);
         LossAverage.AcceptOnlyFromAmong("micro-batch", "token");
         command.SetAction(Run);
         return command;
@@ -114,6 +116,7 @@ internal static class TrainCommand
                 LearningRates = new GroupLearningRates(parse.Flag(LrMp, train.LearningRates.Projector),
                     parse.Flag(LrVision, train.LearningRates.Vision), parse.Flag(LrLanguage, train.LearningRates.Language)),
                 Attention = parse.GetValue(Attention) == "nanovlm" ? AttentionMode.Nanovlm : AttentionMode.Document,
+                Precision = parse.Given(PrecisionFlag) ? TrainingPrecisions.Parse(parse.GetValue(PrecisionFlag))!.Value : train.Precision,
                 OnNonFiniteLoss = parse.GetValue(SkipNonFinite) ? NonFiniteLossPolicy.Skip : NonFiniteLossPolicy.Stop,
                 LogInterval = parse.Flag(LogEvery, train.LogInterval),
             };
@@ -161,7 +164,7 @@ internal static class TrainCommand
             {
                 preset = preset.Name, train.MaxTrainingSteps, train.GradientAccumulationSteps, train.MaxGradNorm, train.EvalInterval,
                 lr_mp = train.LearningRates.Projector, lr_vision_backbone = train.LearningRates.Vision, lr_language_backbone = train.LearningRates.Language,
-                attention = train.Attention.ToString(), loaderOptions.BatchSize, loaderOptions.Workers, loaderOptions.LmMaxLength, data, mixture = mixture.Entries, val_data = valData,
+                attention = train.Attention.ToString(), precision = train.Precision.Name(), loaderOptions.BatchSize, loaderOptions.Workers, loaderOptions.LmMaxLength, data, mixture = mixture.Entries, val_data = valData,
                 lora_rank = train.Lora?.Rank ?? 0, lora_alpha = train.Lora?.Alpha, lora_dropout = train.Lora?.Dropout, lora_target_modules = train.Lora?.TargetModules,
                 train_eval_batches = train.TrainEvalBatches ?? -1,
                 world_size = launch.WorldSize, loss_average = parse.GetValue(LossAverage),

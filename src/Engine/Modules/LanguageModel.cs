@@ -50,7 +50,7 @@ public sealed class LanguageModel : nn.Module
     /// <summary>Hidden states [B, T, D] → logits [B, T, V] (or [B, V] from [B, D]).</summary>
     /// <param name="hidden">Hidden states after the final norm.</param>
     /// <returns>Logits.</returns>
-    public Tensor Head(Tensor hidden) => _head.forward(hidden);
+    public Tensor Head(Tensor hidden) => Autocast.Linear(_head, hidden);
 
     /// <summary>Runs the blocks and the final norm over embeddings <paramref name="x"/> [B, T, D].</summary>
     /// <param name="x">Input embeddings.</param>

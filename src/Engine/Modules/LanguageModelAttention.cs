@@ -62,8 +62,7 @@ public sealed class LanguageModelAttention : nn.Module, IAdaptableModule
             k = k.repeat_interleave(groups, 1);
             v = v.repeat_interleave(groups, 1);
         }
-        var mask = bias.Mask is { } m && m.dtype != q.dtype ? m.to(q.dtype) : bias.Mask;
-        var y = nn.functional.scaled_dot_product_attention(q, k, v, mask, training ? _dropout : 0.0, bias.IsCausal);
+        var y = Autocast.Attention(q, k, v, bias.Mask, training ? _dropout : 0.0, bias.IsCausal);
         y = Adapters.Apply("out_proj", y.transpose(1, 2).contiguous().view(b, t, _dim), training);
         if (_dropout > 0) y = nn.functional.dropout(y, _dropout, training);
         return y.MoveToOuterDisposeScope();

@@ -22,7 +22,7 @@ public sealed class LinearAdapters
 
     internal Tensor Apply(string name, Tensor x, bool training)
     {
-        var y = _linears[name].forward(x);
+        var y = Autocast.Linear(_linears[name], x);
         if (_adapters.Count == 0 || !_adapters.TryGetValue(name, out var adapter)) return y;
         using var delta = adapter.Delta(x, training);
         return y.add_(delta, Scalars.One);

@@ -62,9 +62,9 @@ public sealed class LoraLinear : nn.Module
         ArgumentNullException.ThrowIfNull(x);
         using var scope = NewDisposeScope();
         var h = Dropout > 0 && training ? nn.functional.dropout(x, Dropout, true) : x;
-        var a = _a.dtype == h.dtype ? _a : _a.to(h.dtype);
-        var b = _b.dtype == h.dtype ? _b : _b.to(h.dtype);
-        return nn.functional.linear(nn.functional.linear(h, a), b).mul(_scaling).MoveToOuterDisposeScope();
+        // Inside an autocast region both products run in its dtype (as PEFT's lora_A / lora_B Linear modules do under
+        // torch.autocast); outside one A and B are cast to the input's dtype.
+        return Autocast.Linear(Autocast.Linear(h, _a, null), _b, null).mul(_scaling).MoveToOuterDisposeScope();
     }
 
     /// <summary>The weight update the adapter stands for, <c>B·A·scaling</c> [out, in] (what merging adds to the base

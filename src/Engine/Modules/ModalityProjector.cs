@@ -27,7 +27,7 @@ public sealed class ModalityProjector : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        return _proj.forward(PixelShuffle(x, _factor)).MoveToOuterDisposeScope();
+        return Autocast.Linear(_proj, PixelShuffle(x, _factor)).MoveToOuterDisposeScope();
     }
 
     /// <summary>nanoVLM's pixel shuffle: <c>[B, N, d]</c> → <c>[B, N/s², d·s²]</c>.</summary>

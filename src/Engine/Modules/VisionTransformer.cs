@@ -49,12 +49,14 @@ public sealed class PatchEmbedding : nn.Module<Tensor, Tensor>
     private readonly Conv2d _conv;
     private readonly Parameter _positionEmbedding;
     private readonly int _imgSize;
+    private readonly int _patchSize;
 
     /// <summary>Creates the embedding; the position embedding starts as U[0, 1) as in nanoVLM.</summary>
     /// <param name="cfg">The model configuration.</param>
     public PatchEmbedding(VlmConfig cfg) : base("ViTPatchEmbeddings")
     {
         _imgSize = cfg.VitImgSize;
+        _patchSize = cfg.VitPatchSize;
         _conv = nn.Conv2d(3, cfg.VitHiddenDim, kernel_size: cfg.VitPatchSize, stride: cfg.VitPatchSize);
         _positionEmbedding = new Parameter(torch.rand(1, cfg.VitPatches, cfg.VitHiddenDim));
         using (torch.no_grad())
@@ -73,7 +75,7 @@ public sealed class PatchEmbedding : nn.Module<Tensor, Tensor>
             throw new ArgumentException(
                 $"The vision encoder takes tiles [N, 3, {_imgSize}, {_imgSize}] (vit_img_size); got [{string.Join(", ", images.shape)}].", nameof(images));
         using var scope = NewDisposeScope();
-        var x = _conv.forward(images).flatten(2).transpose(1, 2); // [N, patches, D], patch index = row·(S/P) + col
+        var x = Autocast.Conv2d(_conv, images, _patchSize).flatten(2).transpose(1, 2); // [N, patches, D], patch index = row·(S/P) + col
         return x.Plus(_positionEmbedding).MoveToOuterDisposeScope();
     }
 }
@@ -143,7 +145,7 @@ public sealed class VitAttention : nn.Module<Tensor, Tensor>, IAdaptableModule
         var q = qkv[0].view(b, t, _heads, _headDim).transpose(1, 2);
         var k = qkv[1].view(b, t, _heads, _headDim).transpose(1, 2);
         var v = qkv[2].view(b, t, _heads, _headDim).transpose(1, 2);
-        var y = nn.functional.scaled_dot_product_attention(q, k, v, p: training ? _dropout : 0.0);
+        var y = Autocast.Attention(q, k, v, null, training ? _dropout : 0.0, false);
         y = Adapters.Apply("out_proj", y.transpose(1, 2).contiguous().view(b, t, _dim), training);
         if (_dropout > 0) y = nn.functional.dropout(y, _dropout, training);
         return y.MoveToOuterDisposeScope();

@@ -41,6 +41,10 @@ public sealed record TrainOptions
     /// <summary>How packed samples attend to each other.</summary>
     public AttentionMode Attention { get; init; } = AttentionMode.Document;
 
+    /// <summary>The forward's numerics: <see cref="TrainingPrecision.Auto"/> (bf16 mixed precision on CUDA as nanoVLM's
+    /// train.py runs it, float32 on the CPU), or either one explicitly. Parameters and optimizer state stay float32.</summary>
+    public TrainingPrecision Precision { get; init; } = TrainingPrecision.Auto;
+
     /// <summary>NaN/inf losses.</summary>
     public NonFiniteLossPolicy OnNonFiniteLoss { get; init; } = NonFiniteLossPolicy.Stop;
 
@@ -57,7 +61,8 @@ public sealed record TrainOptions
     /// <c>max_training_steps</c>, <c>eval_interval</c>; and NanoVlm.NET's own keys: <c>freeze_mp</c>,
     /// <c>freeze_vision_backbone</c>, <c>freeze_language_backbone</c> (true sets that rate to 0), <c>lora_rank</c>,
     /// <c>lora_alpha</c>, <c>lora_dropout</c>, <c>lora_target_modules</c> (see <see cref="LoraOptions"/>) and
-    /// <c>train_eval_batches</c> (-1 = the whole training set, 0 = none).</summary>
+    /// <c>train_eval_batches</c> (-1 = the whole training set, 0 = none) and <c>precision</c> (<c>auto</c>, <c>fp32</c>,
+    /// <c>bf16</c>).</summary>
     /// <param name="config">A nanoVLM configuration file.</param>
     /// <returns>The options.</returns>
     /// <exception cref="InvalidDataException">A value of the wrong type, naming the file and key.</exception>
@@ -86,6 +91,12 @@ public sealed record TrainOptions
                 _ => throw new InvalidDataException($"{config.Source}: key '{key}': expected true or false, found {v.GetRawText()}"),
             };
         }
+        var precision = Precision;
+        if (config.TryGetValue("precision", out var p))
+        {
+            precision = (p.ValueKind == System.Text.Json.JsonValueKind.String ? TrainingPrecisions.Parse(p.GetString()) : null)
+                ?? throw new InvalidDataException($"{config.Source}: key 'precision': expected one of {string.Join(", ", TrainingPrecisions.Names.Select(n => $"\"{n}\""))}, found {p.GetRawText()}");
+        }
         var r = LearningRates;
         long trainEval = Int("train_eval_batches", TrainEvalBatches ?? -1);
         if (trainEval < -1) throw new InvalidDataException($"{config.Source}: key 'train_eval_batches': expected -1 (the whole set), 0 (none) or a batch count, found {trainEval}");
@@ -101,6 +112,7 @@ public sealed record TrainOptions
             MaxGradNorm = Num("max_grad_norm", MaxGradNorm),
             MaxTrainingSteps = Int("max_training_steps", MaxTrainingSteps),
             EvalInterval = (int)Int("eval_interval", EvalInterval),
+            Precision = precision,
         };
     }
 
@@ -115,6 +127,7 @@ public sealed record TrainOptions
         if (ValidationBatches < 1) throw new ArgumentException($"validation batches must be ≥ 1 (is {ValidationBatches}).");
         var r = LearningRates;
         if (r.Projector < 0 || r.Vision < 0 || r.Language < 0) throw new ArgumentException("learning rates must be ≥ 0.");
+        if (!Enum.IsDefined(Precision)) throw new ArgumentException($"precision must be auto, fp32 or bf16 (is {(int)Precision}).");
         if (TrainEvalBatches < 0) throw new ArgumentException($"train_eval_batches must be ≥ 0 or null (is {TrainEvalBatches}).");
         Lora?.Validate();
     }

@@ -25,6 +25,7 @@ public sealed class Trainer : IDisposable
     private readonly LoraAdapters? _lora;
     private readonly DataParallel? _parallel;
     private readonly IGradientReducer? _reducer;
+    private readonly ScalarType? _computeDtype;
 
     /// <summary>Creates the trainer (and its optimizer) for <paramref name="model"/>.</summary>
     /// <param name="model">The model, on its training device.</param>
@@ -47,7 +48,12 @@ public sealed class Trainer : IDisposable
         _recipe = new OptimizerRecipe(model, options.LearningRates, options.GradientAccumulationSteps, options.MaxGradNorm, options.MaxTrainingSteps, _lora);
         _parallel = parallel;
         _reducer = parallel?.CreateReducer(_recipe.Parameters); // the recipe lists the tied head once
+        _computeDtype = options.Precision.ComputeDtype(model.Device);
     }
+
+    /// <summary>The low-precision dtype the forward passes of training, validation and the training-set pass run in
+    /// (<see cref="TrainOptions.Precision"/> resolved for the model's device), or null for float32.</summary>
+    public ScalarType? ComputeDtype => _computeDtype;
 
     /// <summary>The gradient all-reduce of a data-parallel run (null for a single process).</summary>
     public IGradientReducer? Reducer => _reducer;
@@ -157,7 +163,9 @@ public sealed class Trainer : IDisposable
                 using (NewDisposeScope())
                 {
                     using var inputs = PackBatch.From(batch.Packs, device);
-                    var loss = _model.Loss(_model.Forward(inputs, _options.Attention), inputs.Labels);
+                    Tensor loss;
+                    using (Modules.Autocast.Enable(_computeDtype)) // train.py: forward and loss under autocast, backward outside
+                        loss = _model.Loss(_model.Forward(inputs, _options.Attention), inputs.Labels);
                     double value = loss.item<float>();
                     // A non-finite loss on any rank skips (or stops) the micro-batch on every rank, keeping them in step.
                     if (!(_parallel?.All(double.IsFinite(value)) ?? double.IsFinite(value)))
@@ -229,6 +237,7 @@ public sealed class Trainer : IDisposable
         try
         {
             using var noGrad = no_grad();
+            using var autocast = Modules.Autocast.Enable(_computeDtype); // train.py validates under the same autocast
             double sum = 0;
             int n = 0;
             using var e = batches.GetEnumerator();
@@ -268,6 +277,7 @@ public sealed class Trainer : IDisposable
     private void EvaluateTrainingSet(long step, int epoch)
     {
         if (TrainingSet is null || _options.TrainEvalBatches == 0) return;
+        using var autocast = Modules.Autocast.Enable(_computeDtype);
         var r = PerSourceLoss.Run(_model, TrainingSet(), SourceNames, _options.Attention, _options.TrainEvalBatches, step, epoch);
         _model.train();
         TrainSetEvaluated?.Invoke(r);

@@ -32,7 +32,7 @@ public sealed class NanovlmConfig
 
     /// <summary>NanoVlm.NET's own training keys, accepted next to nanoVLM's (nanoVLM has no such fields):
     /// <c>lora_rank</c>, <c>lora_alpha</c>, <c>lora_dropout</c>, <c>lora_target_modules</c>, <c>freeze_vision_backbone</c>,
-    /// <c>freeze_mp</c>, <c>freeze_language_backbone</c>, <c>train_eval_batches</c>, <c>train_mixture</c>.</summary>
+    /// <c>freeze_mp</c>, <c>freeze_language_backbone</c>, <c>train_eval_batches</c>, <c>train_mixture</c>, <c>precision</c>.</summary>
     public static IReadOnlyList<string> FineTuningKeys => NanovlmConfigKeys.FineTuning;
 
     /// <summary>Where the configuration came from (the file path).</summary>

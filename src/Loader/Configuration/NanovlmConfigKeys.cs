@@ -30,11 +30,12 @@ internal static class NanovlmConfigKeys
     ];
 
     /// <summary>Training keys of NanoVlm.NET that nanoVLM does not have (LoRA, freezing a part by name, evaluation on the
-    /// training set, a data mixture); nanoVLM's own code never reads them.</summary>
+    /// training set, a data mixture, the training precision); nanoVLM's own code never reads them.</summary>
     public static readonly string[] FineTuning =
     [
         "lora_rank", "lora_alpha", "lora_dropout", "lora_target_modules",
         "freeze_vision_backbone", "freeze_mp", "freeze_language_backbone", "train_eval_batches", "train_mixture",
+        "precision",
     ];
 
     public static readonly HashSet<string> Nanovlm = [.. VlmConfig, .. TrainConfig];
