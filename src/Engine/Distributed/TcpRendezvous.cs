@@ -67,7 +67,7 @@ internal static class TcpRendezvous
     {
         var peers = new TcpPeer?[o.WorldSize];
         peers[0] = self;
-        using var listener = Listen(o.MasterPort, o, $"MASTER_PORT (MASTER_ADDR:MASTER_PORT = {o.MasterEndpoint})");
+        using var listener = Listen(o.MasterPort, o, $"{o.PortVariable} (MASTER_ADDR:port = {o.MasterEndpoint})");
         var strangers = new List<Socket>();
         try
         {
@@ -83,7 +83,7 @@ internal static class TcpRendezvous
                 {
                     var missing = Enumerable.Range(0, o.WorldSize).Where(r => peers[r] is null);
                     throw new IOException($"rank 0 waited {o.Timeout.TotalSeconds:F0} s at {o.MasterEndpoint} for rank(s) {string.Join(", ", missing)} " +
-                        $"of {o.WorldSize}, which did not connect: were they started, with MASTER_ADDR and MASTER_PORT reaching this machine's port {o.MasterPort}?");
+                        $"of {o.WorldSize}, which did not connect: were they started, with MASTER_ADDR and {o.PortVariable} reaching this machine's port {o.MasterPort}?");
                 }
                 socket.NoDelay = true;
                 strangers.Add(socket);
@@ -201,7 +201,7 @@ internal static class TcpRendezvous
                 }
             }
             if (left() <= TimeSpan.Zero)
-                throw new IOException($"rank {o.Rank} could not connect to rank 0 at MASTER_ADDR:MASTER_PORT = {o.MasterEndpoint} within " +
+                throw new IOException($"rank {o.Rank} could not connect to rank 0 at MASTER_ADDR:{o.PortVariable} = {o.MasterEndpoint} within " +
                     $"{o.Timeout.TotalSeconds:F0} s (last error: {last}): is rank 0 running, with the same MASTER_ADDR and MASTER_PORT, and the port reachable?");
             Thread.Sleep(Min(left(), TimeSpan.FromMilliseconds(250)));
         }
@@ -274,7 +274,7 @@ internal static class TcpRendezvous
     private static IOException Failure(SocketException e, int port, TcpRendezvousOptions o, string what) => e.SocketErrorCode switch
     {
         SocketError.AddressAlreadyInUse => new IOException($"rank {o.Rank} cannot listen on port {port}, {what}: the port is in use " +
-            "(another job, a run that just ended, or torchrun's own store: see docs/distributed.md); pick another MASTER_PORT.", e),
+            "(another job, or torchrun's own store: see docs/distributed.md); pick another MASTER_PORT (or set NANOVLM_MASTER_PORT).", e),
         SocketError.AccessDenied => new IOException($"rank {o.Rank} may not listen on port {port}, {what}: ports below 1024 need privileges; pick another MASTER_PORT.", e),
         _ => new IOException($"rank {o.Rank} cannot listen on port {port}, {what}: {e.Message}", e),
     };

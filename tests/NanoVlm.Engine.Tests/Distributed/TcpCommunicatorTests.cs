@@ -126,7 +126,7 @@ public sealed class TcpCommunicatorTests
         squatter.Listen();
         int port = ((IPEndPoint)squatter.LocalEndPoint!).Port;
         var e = Assert.Throws<IOException>(() => TcpCommunicator.Connect(TcpRanks.Options(port, 0, 2)));
-        Assert.Contains($"rank 0 cannot listen on port {port}, MASTER_PORT (MASTER_ADDR:MASTER_PORT = 127.0.0.1:{port}): the port is in use", e.Message);
+        Assert.Contains($"rank 0 cannot listen on port {port}, MASTER_PORT (MASTER_ADDR:port = 127.0.0.1:{port}): the port is in use", e.Message);
     }
 
     [Fact]
@@ -206,6 +206,17 @@ public sealed class TcpCommunicatorTests
         var launch = new LaunchEnvironment(Launcher.Torchrun, 1, 2, 1, master);
         var o = TcpRendezvousOptions.FromLaunch(launch, TimeSpan.FromSeconds(9), n => n == "TORCHELASTIC_RUN_ID" ? "job7" : null);
         Assert.Equal(new TcpRendezvousOptions(host, port, 1, 2) { RunId = "job7", Timeout = TimeSpan.FromSeconds(9) }, o);
+    }
+
+    [Theory]
+    [InlineData("True", null, 29501, "MASTER_PORT + 1 (torchrun's store holds MASTER_PORT)")]
+    [InlineData("False", null, 29500, "MASTER_PORT")]
+    [InlineData("True", "31000", 31000, "NANOVLM_MASTER_PORT")]
+    public void Under_torchruns_agent_store_the_ranks_meet_on_the_next_port_unless_told(string agentStore, string? own, int port, string variable)
+    {
+        var o = TcpRendezvousOptions.FromLaunch(new LaunchEnvironment(Launcher.Torchrun, 0, 2, 0, "127.0.0.1:29500"), TimeSpan.FromSeconds(1),
+            n => n switch { "TORCHELASTIC_USE_AGENT_STORE" => agentStore, "NANOVLM_MASTER_PORT" => own, _ => null });
+        Assert.Equal((port, variable), (o.MasterPort, o.PortVariable));
     }
 
     [Theory]
