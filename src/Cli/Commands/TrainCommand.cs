@@ -211,7 +211,7 @@ internal static class TrainCommand
             log.WriteLine($"  data: {data}{(valData is null ? "" : $"; validation: {valData}")}; run folder: {runDir}");
             if (resumeState is not null) log.WriteLine($"  resuming at step {resumeState.GlobalStep} from {resumeDir}");
             if (distributed && trainer.Reducer is { } reducer)
-                log.WriteLine($"  data-parallel: {launch.WorldSize} ranks (MPI), {parse.GetValue(LossAverage)} loss average, {reducer.Elements * sizeof(float):N0} gradient bytes all-reduced per step in {reducer.Buckets} bucket(s)");
+                log.WriteLine($"  data-parallel: {launch.WorldSize} ranks ({TrainDistributed.Transport(launch)}), {parse.GetValue(LossAverage)} loss average, {reducer.Elements * sizeof(float):N0} gradient bytes all-reduced per step in {reducer.Buckets} bucket(s)");
 
             using var cancel = new CancellationTokenSource();
             ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cancel.Cancel(); };
@@ -265,7 +265,7 @@ internal static class TrainCommand
         }
         finally
         {
-            parallel?.Communicator.Dispose(); // MPI_Finalize
+            parallel?.Communicator.Dispose(); // MPI_Finalize, or the TCP ranks' goodbye
         }
     }
 
