@@ -133,6 +133,16 @@ public sealed class TcpCommunicator : ICommunicator
         TcpWire.Close(_previous);
     }
 
+    /// <summary>Drops every connection without a goodbye, as a process that dies does (for tests of the failure path).</summary>
+    internal void Sever()
+    {
+        Volatile.Write(ref _ended, 1);
+        _disposed = true;
+        _control?.Sever();
+        TcpWire.Close(_next);
+        TcpWire.Close(_previous);
+    }
+
     private void AllReduce<T>(Span<T> values, ReduceOperation operation, int kind) where T : unmanaged, INumber<T>
     {
         if (operation is not (ReduceOperation.Sum or ReduceOperation.Min or ReduceOperation.Max))

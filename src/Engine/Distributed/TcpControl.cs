@@ -79,6 +79,13 @@ internal sealed class TcpControl : IDisposable
         foreach (var reader in _readers) reader.Join(TimeSpan.FromSeconds(5));
     }
 
+    /// <summary>Drops the links without a goodbye, as a process that dies does (for tests of the failure path).</summary>
+    internal void Sever()
+    {
+        _closing = true;
+        foreach (var link in _links) TcpWire.Close(link);
+    }
+
     private void Read(int peer)
     {
         var link = _links[peer]!;

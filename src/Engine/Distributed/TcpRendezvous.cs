@@ -55,6 +55,12 @@ internal static class TcpRendezvous
             var (next, previous) = Ring(o, peers, master, ring, Left);
             return new TcpLinks(next, previous, control, peers);
         }
+        catch (SocketException e)
+        {
+            // A connection that broke mid-handshake (the other side failed: see its error).
+            foreach (var s in control) TcpWire.Close(s);
+            throw new IOException($"rank {o.Rank}: the rendezvous at {o.MasterEndpoint} broke off ({e.Message}); see the other ranks' errors.", e);
+        }
         catch
         {
             foreach (var s in control) TcpWire.Close(s);

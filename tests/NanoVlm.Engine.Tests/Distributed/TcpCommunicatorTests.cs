@@ -168,6 +168,29 @@ public sealed class TcpCommunicatorTests
     }
 
     [Fact]
+    public void A_rank_that_dies_is_named_to_every_other_rank_also_those_that_are_not_its_ring_neighbours()
+    {
+        int port = TcpRanks.FreePort();
+        var results = TcpRanks.Run([.. Enumerable.Range(0, 4).Select(r => TcpRanks.Options(port, r, 4))], c =>
+        {
+            float[] v = [1, 2, 3, 4, 5];
+            c.AllReduce(v, ReduceOperation.Sum);
+            if (c.Rank == 2) { c.Sever(); return "died"; } // rank 0's ring neighbours are 1 and 3
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            try { c.AllReduce(v, ReduceOperation.Sum); }
+            catch (IOException e) { return $"{clock.Elapsed.TotalSeconds:F1} {e.Message}"; }
+            return "reduced";
+        }, TimeSpan.FromSeconds(60));
+        Assert.Equal("died", results[2].Result);
+        foreach (int r in new[] { 0, 1, 3 })
+        {
+            Assert.Null(results[r].Error);
+            Assert.Matches(@"^\d+\.\d rank 2 \(pid \d+ on .+\) died or was killed: its connection to rank 0 closed without a goodbye", results[r].Result);
+            Assert.True(double.Parse(results[r].Result!.Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture) < 10, results[r].Result);
+        }
+    }
+
+    [Fact]
     public void Ranks_whose_calls_diverge_fail_naming_both_collectives()
     {
         int port = TcpRanks.FreePort();
