@@ -67,7 +67,7 @@ internal static class TrainCommand
         Description = "micro-batch (nanoVLM's objective, the default: the mean over ranks × micro-batches of each micro-batch's token mean) or token (every labelled token of the step, on every rank, weighs the same).",
         DefaultValueFactory = _ => "micro-batch",
     };
-    private static readonly Option<double> DistTimeout = new("--dist-timeout") { Description = "Data-parallel runs: seconds a rank waits in one collective before it gives up and ends the job (nanoVLM: 30 min).", DefaultValueFactory = _ => 1800 };
+    private static readonly Option<double> DistTimeout = new("--dist-timeout") { Description = "Data-parallel runs: seconds a rank waits in one collective before it gives up and ends the job, and (torchrun-style launch) for the other ranks to join (nanoVLM: 30 min).", DefaultValueFactory = _ => 1800 };
 
     /// <summary>Builds the command.</summary>
     public static Command Create()
