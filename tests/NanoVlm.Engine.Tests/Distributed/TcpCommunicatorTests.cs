@@ -171,10 +171,12 @@ public sealed class TcpCommunicatorTests
     public void A_rank_that_dies_is_named_to_every_other_rank_also_those_that_are_not_its_ring_neighbours()
     {
         int port = TcpRanks.FreePort();
+        using var allDone = new Barrier(4); // rank 2 dies after every rank finished the first all-reduce
         var results = TcpRanks.Run([.. Enumerable.Range(0, 4).Select(r => TcpRanks.Options(port, r, 4))], c =>
         {
             float[] v = [1, 2, 3, 4, 5];
             c.AllReduce(v, ReduceOperation.Sum);
+            Assert.True(allDone.SignalAndWait(TimeSpan.FromSeconds(30)));
             if (c.Rank == 2) { c.Sever(); return "died"; } // rank 0's ring neighbours are 1 and 3
             var clock = System.Diagnostics.Stopwatch.StartNew();
             try { c.AllReduce(v, ReduceOperation.Sum); }
