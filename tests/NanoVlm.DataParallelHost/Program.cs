@@ -8,10 +8,10 @@ using NanoVlm.Loader.Text;
 using NanoVlm.SampleData;
 using static TorchSharp.torch;
 
-// Usage: (under mpiexec -n N) DataParallelHost train DATA OUT [key=value...]
+// Usage: (under mpiexec -n N, or N times with RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT set) DataParallelHost train DATA OUT [key=value...]
 //        DataParallelHost reference DATA OUT [key=value...]   (one process, every rank's packs in one batch)
 //        DataParallelHost data DATA ROWS                        (writes the sample data)
-//        (under mpiexec) DataParallelHost bench - -            (times the all-reduce alone)
+//        (as train) DataParallelHost bench - -                 (times the all-reduce alone)
 //        (under mpiexec) DataParallelHost probe - -            (MPI_Init leaves .NET's signal handling intact)
 //        (under mpiexec) DataParallelHost device-buckets - -   (the device bucket path over MPI equals the host reducer)
 // keys: objective=micro|tokens, steps, ga, batch, timeout (s), lr (all groups).
@@ -48,7 +48,12 @@ DataLoaderOptions LoaderOf(int rank, int size) => TrainingPresets.LoaderFor(conf
 if (mode == "reference") return Reference();
 
 var launch = LaunchEnvironment.Detect();
-using var communicator = new WatchedCommunicator(new MpiCommunicator(), TimeSpan.FromSeconds(double.Parse(Get("timeout", "1800"), CultureInfo.InvariantCulture)), Console.Error);
+var timeout = TimeSpan.FromSeconds(double.Parse(Get("timeout", "1800"), CultureInfo.InvariantCulture));
+// Started torchrun-style (RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT): TCP; under mpiexec: MPI.
+ICommunicator transport = launch.Launcher == Launcher.Torchrun
+    ? TcpCommunicator.Connect(TcpRendezvousOptions.FromLaunch(launch, timeout, Environment.GetEnvironmentVariable), Console.Error, TimeSpan.FromSeconds(30))
+    : new MpiCommunicator();
+using var communicator = new WatchedCommunicator(transport, timeout, Console.Error);
 if (mode == "bench")
 {
     // The all-reduce alone: after a synchronising all-reduce, N float32 elements in 25 MB buckets, timed on rank 0.
@@ -94,10 +99,20 @@ catch (InvalidOperationException e)
 using (var trainer = new Trainer(model, options, Path.Combine(output, "run"), parallel: parallel))
 {
     trainer.StepCompleted += m => Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-        $"rank {parallel.Rank} step {m.Step} loss {m.Loss:F5} grad_norm {m.GradNorm:F6} tokens/s {string.Join('/', m.RankTokensPerSecond.Select(t => t.ToString("F0", CultureInfo.InvariantCulture)))} all-reduce {m.AllReduceTime * 1000:F1} ms {m.AllReduceBytes} B fwbw {m.FwBwTime:F3} s"));
+        $"rank {parallel.Rank} step {m.Step} loss {m.Loss:F5} grad_norm {m.GradNorm:F6} tokens/s {string.Join('/', m.RankTokensPerSecond.Select(t => t.ToString("F0", CultureInfo.InvariantCulture)))} all-reduce {m.AllReduceTime * 1000:F1} ms {m.AllReduceBytes} B fwbw {m.FwBwTime:F3} s elapsed {m.Elapsed:F3} s"));
     using var loader = new DataLoader(RowSources.Open(data), LoaderOf(parallel.Rank, parallel.WorldSize), null, tokenizer);
-    var summary = trainer.Run(Labelled(loader, parallel.Rank));
-    Console.WriteLine($"rank {parallel.Rank} done: {summary.Steps} steps in {summary.Seconds:F2} s");
+    try
+    {
+        var summary = trainer.Run(Labelled(loader, parallel.Rank));
+        Console.WriteLine($"rank {parallel.Rank} done: {summary.Steps} steps in {summary.Seconds:F2} s");
+    }
+    catch (Exception e) when (e is IOException or InvalidOperationException)
+    {
+        // As nanovlm train: name the rank and the error, then end the job.
+        Console.Error.WriteLine($"error: rank {parallel.Rank} of {parallel.WorldSize}: {e.Message}");
+        communicator.Abort(2);
+        return 2;
+    }
 }
 Checkpoint.Save(model, Path.Combine(output, $"rank{parallel.Rank}"));
 return 0;

@@ -69,7 +69,7 @@ internal static class TrainCommand
         Description = "micro-batch (nanoVLM's objective, the default: the mean over ranks × micro-batches of each micro-batch's token mean) or token (every labelled token of the step, on every rank, weighs the same).",
         DefaultValueFactory = _ => "micro-batch",
     };
-    private static readonly Option<double> DistTimeout = new("--dist-timeout") { Description = "Data-parallel runs: seconds a rank waits in one collective before it gives up and ends the job (nanoVLM: 30 min).", DefaultValueFactory = _ => 1800 };
+    private static readonly Option<double> DistTimeout = new("--dist-timeout") { Description = "Data-parallel runs: seconds a rank waits in one collective before it gives up and ends the job, and (torchrun-style launch) for the other ranks to join (nanoVLM: 30 min).", DefaultValueFactory = _ => 1800 };
 
     /// <summary>Builds the command.</summary>
     public static Command Create()
@@ -217,7 +217,7 @@ internal static class TrainCommand
             log.WriteLine($"  data: {data}{(valData is null ? "" : $"; validation: {valData}")}; run folder: {runDir}");
             if (resumeState is not null) log.WriteLine($"  resuming at step {resumeState.GlobalStep} from {resumeDir}");
             if (distributed && trainer.Reducer is { } reducer)
-                log.WriteLine($"  data-parallel: {launch.WorldSize} ranks (MPI), {parse.GetValue(LossAverage)} loss average, {reducer.Elements * sizeof(float):N0} gradient bytes all-reduced per step in {reducer.Buckets} bucket(s) by {reducer.Collective}");
+                log.WriteLine($"  data-parallel: {launch.WorldSize} ranks ({TrainDistributed.Transport(launch)}), {parse.GetValue(LossAverage)} loss average, {reducer.Elements * sizeof(float):N0} gradient bytes all-reduced per step in {reducer.Buckets} bucket(s) by {reducer.Collective}");
 
             using var cancel = new CancellationTokenSource();
             ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cancel.Cancel(); };
@@ -268,7 +268,7 @@ internal static class TrainCommand
         }
         finally
         {
-            parallel?.Communicator.Dispose(); // MPI_Finalize
+            parallel?.Communicator.Dispose(); // MPI_Finalize, or the TCP ranks' goodbye
         }
     }
 

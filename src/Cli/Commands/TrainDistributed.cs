@@ -6,27 +6,33 @@ using NanoVlm.Engine.Distributed;
 namespace NanoVlm.Cli;
 
 /// <summary>
-/// <c>nanovlm train</c> as one rank of a data-parallel job: the rank comes from the launcher's environment (MPICH's
-/// <c>mpiexec</c>/<c>mpirun</c>, SLURM's <c>srun --mpi=pmi2</c>), the gradients are all-reduced over MPI, rank 0 writes.
-/// torchrun-style variables alone (no MPI launcher) are refused with the command that works: the collectives are
-/// MPI's and an MPI job is started by its launcher.
+/// <c>nanovlm train</c> as one rank of a data-parallel job: the rank comes from the launcher's environment. Under MPICH's
+/// <c>mpiexec</c>/<c>mpirun</c> (or SLURM's <c>srun --mpi=pmi2</c>) the gradients are all-reduced over MPI; started
+/// torchrun-style (<c>RANK</c>, <c>WORLD_SIZE</c>, <c>MASTER_ADDR</c>, <c>MASTER_PORT</c>, no MPI launcher) the ranks
+/// meet at <c>MASTER_ADDR:MASTER_PORT</c> and all-reduce over TCP. Rank 0 writes.
 /// </summary>
 internal static class TrainDistributed
 {
+    // A TCP rank busy outside the collectives (a checkpoint, an evaluation) when a peer fails ends itself after this.
+    private static readonly TimeSpan PeerFailureGrace = TimeSpan.FromSeconds(30);
+
+    /// <summary>The collectives' transport, for the log.</summary>
+    public static string Transport(LaunchEnvironment launch) => launch.Launcher == Launcher.Torchrun ? "TCP" : "MPI";
+
     /// <summary>Joins the job (or returns null for a single process that needs no collectives).</summary>
     public static DataParallel? Join(LaunchEnvironment launch, GradientObjective objective, double timeoutSeconds, TextWriter stderr)
     {
-        if (launch.Launcher == Launcher.Torchrun)
-            throw new InvalidOperationException($"RANK={launch.Rank} and WORLD_SIZE={launch.WorldSize} are set (torchrun-style) but no MPI launcher " +
-                $"started this process: start every rank with MPICH's launcher instead, e.g. `mpiexec -n {launch.WorldSize} nanovlm train ...` " +
-                "(one machine) or `mpiexec -f hostfile -n N nanovlm train ...` / `srun --mpi=pmi2 nanovlm train ...` (a cluster); " +
-                "MASTER_ADDR/MASTER_PORT are not needed.");
         if (!launch.IsDistributed)
             return objective == GradientObjective.GlobalTokenMean ? new DataParallel(new SingleProcessCommunicator(), objective) : null;
         if (timeoutSeconds <= 0) throw new ArgumentException($"--dist-timeout must be > 0 (is {timeoutSeconds}).");
-        var communicator = new WatchedCommunicator(new MpiCommunicator(), TimeSpan.FromSeconds(timeoutSeconds), stderr);
+        var timeout = TimeSpan.FromSeconds(timeoutSeconds);
+        // torchrun-style variables alone: the ranks meet at MASTER_ADDR:MASTER_PORT over TCP; an MPI launcher: MPI.
+        ICommunicator inner = launch.Launcher == Launcher.Torchrun
+            ? TcpCommunicator.Connect(TcpRendezvousOptions.FromLaunch(launch, timeout, Environment.GetEnvironmentVariable), stderr, PeerFailureGrace)
+            : new MpiCommunicator();
+        var communicator = new WatchedCommunicator(inner, timeout, stderr);
         if (communicator.Rank != launch.Rank || communicator.Size != launch.WorldSize)
-            throw new InvalidOperationException($"MPI says rank {communicator.Rank} of {communicator.Size}, the launcher's environment rank {launch.Rank} of {launch.WorldSize}.");
+            throw new InvalidOperationException($"The communicator says rank {communicator.Rank} of {communicator.Size}, the launcher's environment rank {launch.Rank} of {launch.WorldSize}.");
         // Each rank names its pid, so that the launcher's report of a dead pid names the rank.
         stderr.WriteLine($"rank {communicator.Rank} of {communicator.Size}: pid {Environment.ProcessId} on {Environment.MachineName} (local rank {launch.LocalRank})");
         return new DataParallel(communicator, objective);

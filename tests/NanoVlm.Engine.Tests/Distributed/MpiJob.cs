@@ -5,7 +5,7 @@ using System.Reflection;
 namespace NanoVlm.Engine.Tests.Distributed;
 
 /// <summary>A job of the data-parallel test host started with MPICH's <c>mpiexec</c>, its output collected line by line.</summary>
-internal sealed class MpiJob : IDisposable
+internal sealed class MpiJob : IRankJob
 {
     public const string NoMpiexec = "MPICH's mpiexec is not installed (apt-get install mpich; .ci/run installs it)";
 
