@@ -57,9 +57,22 @@ internal sealed class OwnedRow
 
     public ReadOnlySpan<byte> Image(int i) => ImageBuffers[i].AsSpan(0, ImageLengths[i]);
 
+    /// <summary>The name image <paramref name="i"/> goes by in messages; built only when one is needed.</summary>
     public string ImageName(int i) => $"{Row.ShardName} row {Row.Position.Row} image {i}";
 
-    public long ImageBytes => ImageLengths.Sum(l => (long)l);
+    /// <summary>What the stages pass to the image path as the image's name: a failure is renamed with
+    /// <see cref="ImageName"/> where it is caught, so that images that decode fine cost no string.</summary>
+    public const string UnnamedImage = "image";
+
+    public long ImageBytes
+    {
+        get
+        {
+            long n = 0;
+            foreach (var l in ImageLengths) n += l;
+            return n;
+        }
+    }
 
     public void ReturnBuffers()
     {

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Threading.Channels;
 
 namespace NanoVlm.Loader.Pipeline.Internal;
 
@@ -9,12 +8,13 @@ namespace NanoVlm.Loader.Pipeline.Internal;
 /// the read position after it, to the shape stage.
 /// </summary>
 internal sealed class ReadStage(MixtureSource[] sources, DataLoaderOptions options, LoaderState? resume, CounterSet counters,
-    StageMeter meter, ChannelWriter<OwnedRow> writer, PipelineFault fault)
+    StageMeter meter, BlockingRing<OwnedRow> writer, PipelineFault fault)
 {
     /// <summary>The mixture's random state before its first draw.</summary>
     public static ulong InitialMixtureRandom(DataLoaderOptions options) => (ulong)SourceCursor.Mix(options.Seed, -1, 0);
 
-    public async Task Run(CancellationToken ct)
+    /// <summary>Runs on its own thread (blocking on the ring: no task or await per row) until the sources end.</summary>
+    public void Run(CancellationToken ct)
     {
         try
         {
@@ -47,7 +47,7 @@ internal sealed class ReadStage(MixtureSource[] sources, DataLoaderOptions optio
                     var blocked = Stopwatch.GetTimestamp();
                     if (!writer.TryWrite(owned))
                     {
-                        try { await writer.WriteAsync(owned, ct).ConfigureAwait(false); }
+                        try { writer.Write(owned); }
                         catch { owned.ReturnBuffers(); throw; }
                     }
                     meter.BlockedOut(blocked);
@@ -57,11 +57,11 @@ internal sealed class ReadStage(MixtureSource[] sources, DataLoaderOptions optio
             {
                 foreach (var c in cursors) c.Dispose();
             }
-            writer.TryComplete();
+            writer.Complete();
         }
         catch (Exception e)
         {
-            writer.TryComplete(e);
+            writer.Complete(e);
             fault.Report(e);
         }
     }

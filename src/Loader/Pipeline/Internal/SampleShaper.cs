@@ -38,11 +38,11 @@ internal sealed class SampleShaper : IDisposable
         {
             try
             {
-                geometries[i] = _probe.Plan(row.Image(i), row.ImageName(i));
+                geometries[i] = _probe.Plan(row.Image(i), OwnedRow.UnnamedImage);
             }
             catch (ImageDecodeException e)
             {
-                try { _imageFailures.SampleFailed(row, i, e); }
+                try { _imageFailures.SampleFailed(row, i, e.Renamed(row.ImageName(i))); }
                 finally { row.ReturnBuffers(); }
                 return null;
             }
