@@ -112,7 +112,7 @@ internal sealed class MaterializeStage(DataLoaderOptions options, PackLayout lay
         {
             int start = tileAt, startGlobal = globalAt, startGrid = gridAt;
             var failed = false;
-            for (var i = 0; i < s.Geometries.Length && !failed; i++)
+            for (var i = 0; i < s.ImageCount && !failed; i++)
             {
                 var grid = s.Geometries[i].Grid;
                 try
@@ -144,7 +144,7 @@ internal sealed class MaterializeStage(DataLoaderOptions options, PackLayout lay
             }
             asm.Append(s.Ids.AsSpan(0, s.Length), s.Labels.AsSpan(0, s.Length));
             origins.Add(s.Origin);
-            sampleImages.Add(s.Geometries.Length);
+            sampleImages.Add(s.ImageCount);
             foreach (var g in s.Geometries) grids.Add(g.Grid);
             counters.Emitted(s.Row.SourceIndex);
         }

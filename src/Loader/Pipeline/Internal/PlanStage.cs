@@ -77,7 +77,7 @@ internal sealed class PlanStage
                 if (sample is null) continue;
                 busy = Stopwatch.GetTimestamp();
                 _pending.Add(_nextId, sample);
-                _packer.Add(new SampleShape(sample.Length + 1, sample.Geometries.Length, _nextId++));
+                _packer.Add(new SampleShape(sample.Length + 1, sample.ImageCount, _nextId++));
                 _planMeter.Busy(busy);
                 EmitReady(ct);
             }

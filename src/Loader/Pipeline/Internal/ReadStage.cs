@@ -11,6 +11,9 @@ internal sealed class ReadStage(MixtureSource[] sources, DataLoaderOptions optio
     StageMeter meter, BlockingRing<OwnedRow> writer, PipelineFault fault)
 {
     /// <summary>The mixture's random state before its first draw.</summary>
+    // The rows in flight come back here when their sample is done (or dropped).
+    private readonly ReusePool<OwnedRow> _rows = new();
+
     public static ulong InitialMixtureRandom(DataLoaderOptions options) => (ulong)SourceCursor.Mix(options.Seed, -1, 0);
 
     /// <summary>Runs on its own thread (blocking on the ring: no task or await per row) until the sources end.</summary>
@@ -40,7 +43,7 @@ internal sealed class ReadStage(MixtureSource[] sources, DataLoaderOptions optio
                         meter.Busy(busy);
                         continue;
                     }
-                    var owned = OwnedRow.Copy(s, row, cursors[s].Position, rng.State, ended);
+                    var owned = OwnedRow.Copy(s, row, cursors[s].Position, rng.State, ended, _rows);
                     counters.Row(s);
                     meter.Item(owned.ImageBytes);
                     meter.Busy(busy);
