@@ -110,6 +110,25 @@ public sealed class StreamingPacker
         return true;
     }
 
+    /// <summary>The buffered samples in buffer order (<see cref="StreamingPackerState.Buffered"/> without the copy);
+    /// valid until the next <see cref="Add"/> or <see cref="Flush"/>.</summary>
+    public ReadOnlySpan<SampleShape> Buffered => _buffer.AsSpan(0, _buffered);
+
+    /// <summary>Ready pack <paramref name="index"/> (0 = the next <see cref="TryTakePack"/> returns), without taking
+    /// it or copying it (<see cref="StreamingPackerState.Ready"/>); valid until the next <see cref="Add"/> or
+    /// <see cref="Flush"/>.</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="index"/> is not below <see cref="ReadyPacks"/>.</exception>
+    public ReadOnlySpan<SampleShape> ReadyPack(int index)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(index);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(index, ReadyPacks);
+        var p = _taken + index;
+        return _out.AsSpan(_outStarts[p], _outStarts[p + 1] - _outStarts[p]);
+    }
+
+    /// <summary>Words the planner's pack shuffle has drawn (<see cref="StreamingPackerState.PlannerDraws"/>).</summary>
+    public long PlannerDraws => _planner.RandomDraws;
+
     /// <summary>
     /// What a packer needs to continue exactly where this one stands: the buffered samples in buffer order, the packs
     /// planned and not yet taken, and the planner's random state. Checkpoint a training run with it (the ids are
@@ -118,9 +137,8 @@ public sealed class StreamingPacker
     public StreamingPackerState SaveState()
     {
         var ready = new SampleShape[ReadyPacks][];
-        for (var p = 0; p < ready.Length; p++)
-            ready[p] = _out.AsSpan(_outStarts[_taken + p], _outStarts[_taken + p + 1] - _outStarts[_taken + p]).ToArray();
-        return new StreamingPackerState(_buffer.AsSpan(0, _buffered).ToArray(), ready, _planner.RandomDraws);
+        for (var p = 0; p < ready.Length; p++) ready[p] = ReadyPack(p).ToArray();
+        return new StreamingPackerState(Buffered.ToArray(), ready, PlannerDraws);
     }
 
     /// <summary>

@@ -66,6 +66,11 @@ public sealed class StreamingPackerTests
         StreamingPackerState state = original.SaveState();
         Assert.True(state.Buffered.Length > 0);
         Assert.Equal(original.ReadyPacks, state.Ready.Length);
+        // The copy-free views hold what the state holds.
+        Assert.Equal(state.Buffered, original.Buffered.ToArray());
+        for (var p = 0; p < state.Ready.Length; p++) Assert.Equal(state.Ready[p], original.ReadyPack(p).ToArray());
+        Assert.Equal(state.PlannerDraws, original.PlannerDraws);
+        Assert.Throws<ArgumentOutOfRangeException>(() => original.ReadyPack(original.ReadyPacks));
 
         const long Offset = 1_000_000; // a restarted loader numbers its samples afresh
         static SampleShape Renumber(SampleShape s) => s with { Id = s.Id + Offset };

@@ -16,6 +16,7 @@ public sealed class ImageDecodeException : Exception
     {
         InputName = name;
         Reason = reason;
+        _detail = detail;
     }
 
     /// <summary>Creates the exception with an inner exception.</summary>
@@ -28,7 +29,15 @@ public sealed class ImageDecodeException : Exception
     {
         InputName = name;
         Reason = reason;
+        _detail = detail;
     }
+
+    private readonly string _detail;
+
+    /// <summary>The same failure of the input named <paramref name="name"/>: the loader names an image only once it
+    /// fails (building "shard row 17 image 0" for every image that decodes fine would cost a string each).</summary>
+    internal ImageDecodeException Renamed(string name) =>
+        InnerException is { } inner ? new(name, Reason, _detail, inner) : new(name, Reason, _detail);
 
     /// <summary>The caller-provided name of the input that failed.</summary>
     public string InputName { get; }

@@ -1,3 +1,5 @@
+using NanoVlm.Loader.Pipeline.Internal;
+
 namespace NanoVlm.Loader.Pipeline;
 
 /// <summary>
@@ -9,13 +11,15 @@ public sealed class Batch : IDisposable
 {
     private readonly PackedSequence[] _packs;
     private readonly Action<PackedSequence[]> _release;
+    private readonly StateSnapshot _snapshot;
+    private LoaderState? _stateAfter;
     private int _disposed;
 
-    internal Batch(long index, PackedSequence[] packs, LoaderState stateAfter, Action<PackedSequence[]> release)
+    internal Batch(long index, PackedSequence[] packs, StateSnapshot stateAfter, Action<PackedSequence[]> release)
     {
         Index = index;
         _packs = packs;
-        StateAfter = stateAfter;
+        _snapshot = stateAfter;
         _release = release;
     }
 
@@ -26,24 +30,75 @@ public sealed class Batch : IDisposable
     public IReadOnlyList<PackedSequence> Packs => _packs;
 
     /// <summary>The loader state right after this batch: pass it to a new <see cref="DataLoader"/> to continue with
-    /// exactly the batches that follow.</summary>
-    public LoaderState StateAfter { get; }
+    /// exactly the batches that follow. Built on first read (a run that never reads it allocates nothing for it) and
+    /// the same object afterwards, also after <see cref="Dispose"/>.</summary>
+    /// <exception cref="ObjectDisposedException">Read for the first time after <see cref="Dispose"/>: read it before.</exception>
+    public LoaderState StateAfter
+    {
+        get
+        {
+            if (Volatile.Read(ref _stateAfter) is { } state) return state;
+            lock (_snapshot)
+            {
+                if (_stateAfter is null)
+                {
+                    ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+                    _stateAfter = _snapshot.ToLoaderState();
+                }
+                return _stateAfter;
+            }
+        }
+    }
 
     /// <summary>Samples in the batch.</summary>
-    public int Samples => _packs.Sum(p => p.SampleCount);
+    public int Samples
+    {
+        get
+        {
+            var n = 0;
+            foreach (var p in _packs) n += p.SampleCount;
+            return n;
+        }
+    }
 
     /// <summary>Real tokens in the batch.</summary>
-    public long Tokens => _packs.Sum(p => (long)p.Tokens);
+    public long Tokens
+    {
+        get
+        {
+            long n = 0;
+            foreach (var p in _packs) n += p.Tokens;
+            return n;
+        }
+    }
 
     /// <summary>Images in the batch.</summary>
-    public int Images => _packs.Sum(p => p.ImageGrids.Count);
+    public int Images
+    {
+        get
+        {
+            var n = 0;
+            foreach (var p in _packs) n += p.ImageGrids.Count;
+            return n;
+        }
+    }
 
     /// <summary>Bytes of data in the batch.</summary>
-    public long Bytes => _packs.Sum(p => p.Bytes);
+    public long Bytes
+    {
+        get
+        {
+            long n = 0;
+            foreach (var p in _packs) n += p.Bytes;
+            return n;
+        }
+    }
 
     /// <summary>Returns the slabs to the pool.</summary>
     public void Dispose()
     {
-        if (Interlocked.Exchange(ref _disposed, 1) == 0) _release(_packs);
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        _release(_packs);
+        lock (_snapshot) _snapshot.Return();
     }
 }

@@ -36,7 +36,7 @@ public sealed class DataLoader : IAsyncEnumerable<Batch>, IEnumerable<Batch>, IA
     private readonly StageMeter _read, _shape, _plan, _materialize, _consume;
     private readonly StageMeter[] _stages;
     private readonly CancellationTokenSource _cts = new();
-    private readonly Channel<OwnedRow> _rows;
+    private readonly BlockingRing<OwnedRow> _rows;
     private readonly Channel<BatchPlan>[] _plans;
     private readonly Channel<Batch>[] _outputs;
     private readonly PipelineFault _fault;
@@ -95,7 +95,7 @@ public sealed class DataLoader : IAsyncEnumerable<Batch>, IEnumerable<Batch>, IA
         _consume = new StageMeter("consume", 1);
         _stages = [_read, _shape, _plan, _materialize, _consume];
         LoaderTelemetry.Register(_stages);
-        _rows = Channel.CreateBounded<OwnedRow>(new BoundedChannelOptions(_o.ReadAheadRows) { SingleReader = true, SingleWriter = true });
+        _rows = new BlockingRing<OwnedRow>(_o.ReadAheadRows, _cts.Token);
         _plans = new Channel<BatchPlan>[_o.Workers];
         _outputs = new Channel<Batch>[_o.Workers];
         var perWorker = Math.Max(1, (_o.OutputCapacity + _o.Workers - 1) / _o.Workers);
@@ -218,14 +218,14 @@ public sealed class DataLoader : IAsyncEnumerable<Batch>, IEnumerable<Batch>, IA
         if (Interlocked.Exchange(ref _startedFlag, 1) != 0) return;
         var ct = _cts.Token;
         var imageFailures = new ImageFailurePolicy(_o.StrictImages, _counters, Log);
-        var read = new ReadStage(_sources, _o, _resume, _counters, _read, _rows.Writer, _fault);
-        var plan = new PlanStage(_o, _sources, _resume, _fingerprint, _counters, (_shape, _plan), _rows.Reader, _plans, _fault,
-            () => new SampleShaper(_o, _tokenizer, _counters, imageFailures));
+        var read = new ReadStage(_sources, _o, _resume, _counters, _read, _rows, _fault);
+        var plan = new PlanStage(_o, _sources, _resume, _fingerprint, _counters, (_shape, _plan), _rows, _plans, _fault,
+            () => new SampleShaper(_o, _tokenizer, _counters, imageFailures), new StateSnapshotPool());
         var materialize = new MaterializeStage(_o, _layout, _pool, _tokenizer.PadTokenId, _counters, _materialize, imageFailures, _fault);
         var tasks = new List<Task>
         {
-            Task.Factory.StartNew(() => read.Run(ct), ct, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap(),
-            Task.Factory.StartNew(() => plan.Run(ct), ct, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap(),
+            Task.Factory.StartNew(() => read.Run(ct), ct, TaskCreationOptions.LongRunning, TaskScheduler.Default),
+            Task.Factory.StartNew(() => plan.Run(ct), ct, TaskCreationOptions.LongRunning, TaskScheduler.Default),
         };
         for (var w = 0; w < _o.Workers; w++)
         {
@@ -243,7 +243,7 @@ public sealed class DataLoader : IAsyncEnumerable<Batch>, IEnumerable<Batch>, IA
         try { _cts.Cancel(); } catch (ObjectDisposedException) { }
         try { await Task.WhenAll(_tasks).ConfigureAwait(false); }
         catch (Exception) { /* stage failures were already reported to the consumer */ }
-        while (_rows.Reader.TryRead(out var r)) r.ReturnBuffers();
+        while (_rows.TryRead(out var r)) r.ReturnBuffers();
         foreach (var c in _plans) while (c.Reader.TryRead(out var p)) p.Return();
         foreach (var c in _outputs) while (c.Reader.TryRead(out var b)) b.Dispose();
         LoaderTelemetry.Unregister(_stages);

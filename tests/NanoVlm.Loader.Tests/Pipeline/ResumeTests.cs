@@ -122,4 +122,29 @@ public sealed class ResumeTests
             [new MixtureSource(src, 1), new MixtureSource(PipelineFixtures.Source(1, 5, name: "other"), 1)], PipelineFixtures.Tiny, states[0]));
         new DataLoader(src, PipelineFixtures.Tiny with { Workers = 1 }, states[0]).Dispose(); // worker count is free to change
     }
+
+    [Fact(Timeout = 60_000)]
+    public async Task StateAfterIsBuiltOnFirstReadAndKeptAfterDispose()
+    {
+        var loader = new DataLoader(PipelineFixtures.Source(2, 30, seed: 3), PipelineFixtures.Tiny);
+        await using (loader)
+        {
+            var read = await loader.ReadNextAsync() ?? throw new InvalidOperationException("no batch");
+            var state = read.StateAfter;
+            Assert.Same(state, read.StateAfter);
+            Assert.Equal(1, state.BatchesEmitted);
+            read.Dispose();
+            Assert.Same(state, read.StateAfter); // read before Dispose: still there
+
+            var unread = await loader.ReadNextAsync() ?? throw new InvalidOperationException("no batch");
+            unread.Dispose();
+            // Its snapshot went back to the loader with the slabs: a first read now would see another batch's state.
+            Assert.Throws<ObjectDisposedException>(() => unread.StateAfter);
+
+            // The snapshots are reused from batch to batch; every state still says where its own batch ended.
+            var third = await loader.ReadNextAsync() ?? throw new InvalidOperationException("no batch");
+            using (third) Assert.Equal(3, third.StateAfter.BatchesEmitted);
+            Assert.Equal(1, state.BatchesEmitted);
+        }
+    }
 }

@@ -1,7 +1,7 @@
 namespace NanoVlm.Loader.Pipeline.Internal;
 
 /// <summary>The packs of one batch, in order, with the loader state after it.</summary>
-internal sealed record BatchPlan(long Index, PendingSample[][] Packs, LoaderState StateAfter)
+internal sealed record BatchPlan(long Index, PendingSample[][] Packs, StateSnapshot StateAfter)
 {
     public void Return()
     {

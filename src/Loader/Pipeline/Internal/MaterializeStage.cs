@@ -22,6 +22,7 @@ internal sealed class MaterializeStage(DataLoaderOptions options, PackLayout lay
     public void Run(ChannelReader<BatchPlan> reader, ChannelWriter<Batch> writer, CancellationToken ct)
     {
         var pre = new ImagePreprocessor(options.Images);
+        var scratch = new PackScratch();
         try
         {
             while (true)
@@ -34,20 +35,21 @@ internal sealed class MaterializeStage(DataLoaderOptions options, PackLayout lay
                     continue;
                 }
                 meter.BlockedIn(waitStart);
-                var leases = new SlabLease[plan.Packs.Length];
+                var count = plan.Packs.Length;
+                var leases = scratch.Leases(count);
                 var rented = 0;
                 Batch? batch = null;
                 try
                 {
                     var blocked = Stopwatch.GetTimestamp();
-                    for (; rented < leases.Length; rented++)
+                    for (; rented < count; rented++)
                         leases[rented] = pool.TryRent(out var lease) ? lease : Wait(pool.RentAsync(ct));
                     meter.BlockedOut(blocked);
                     var busy = Stopwatch.GetTimestamp();
                     using (var activity = LoaderTelemetry.Activities.StartActivity("loader.materialize"))
                     {
                         activity?.SetTag("batch", plan.Index);
-                        batch = Materialize(plan, leases, pre);
+                        batch = Materialize(plan, leases, pre, scratch);
                     }
                     rented = 0; // owned by the batch now
                     meter.Item(batch.Bytes);
@@ -76,13 +78,13 @@ internal sealed class MaterializeStage(DataLoaderOptions options, PackLayout lay
 
     private static T Wait<T>(ValueTask<T> task) => task.IsCompletedSuccessfully ? task.Result : task.AsTask().GetAwaiter().GetResult();
 
-    private Batch Materialize(BatchPlan plan, SlabLease[] leases, ImagePreprocessor pre)
+    private Batch Materialize(BatchPlan plan, SlabLease[] leases, ImagePreprocessor pre, PackScratch scratch)
     {
         var packs = new PackedSequence[plan.Packs.Length];
         long tokens = 0, images = 0, tiles = 0, bytes = 0;
         for (var p = 0; p < packs.Length; p++)
         {
-            packs[p] = MaterializePack(plan.Packs[p], leases[p], pre);
+            packs[p] = MaterializePack(plan.Packs[p], leases[p], pre, scratch);
             tokens += packs[p].Tokens;
             images += packs[p].ImageGrids.Count;
             tiles += packs[p].TileCount;
@@ -92,7 +94,7 @@ internal sealed class MaterializeStage(DataLoaderOptions options, PackLayout lay
         return new Batch(plan.Index, packs, plan.StateAfter, static ps => { foreach (var p in ps) p.Release(); });
     }
 
-    private PackedSequence MaterializePack(PendingSample[] members, SlabLease lease, ImagePreprocessor pre)
+    private PackedSequence MaterializePack(PendingSample[] members, SlabLease lease, ImagePreprocessor pre, PackScratch scratch)
     {
         var slab = lease.Span;
         var asm = new PackAssembler(layout.InputIds(slab), layout.Labels(slab), layout.AttentionMask(slab), layout.PositionIds(slab),
@@ -101,15 +103,16 @@ internal sealed class MaterializeStage(DataLoaderOptions options, PackLayout lay
         var uint8 = layout.Format == TileFormat.UInt8;
         var floatTiles = uint8 ? layout.GlobalTiles(slab, layout.MaxGlobalTiles) : layout.Tiles(slab, layout.MaxTiles);
         var byteTiles = uint8 ? layout.TileBytes(slab, layout.MaxTiles) : [];
-        var origins = new List<SampleOrigin>(members.Length);
-        var sampleImages = new List<int>(members.Length);
-        var grids = new List<TileGrid>();
+        var (origins, sampleImages, grids) = (scratch.Origins, scratch.SampleImages, scratch.Grids);
+        origins.Clear();
+        sampleImages.Clear();
+        grids.Clear();
         int tileAt = 0, globalAt = 0, gridAt = 0;
         foreach (var s in members)
         {
             int start = tileAt, startGlobal = globalAt, startGrid = gridAt;
             var failed = false;
-            for (var i = 0; i < s.Geometries.Length && !failed; i++)
+            for (var i = 0; i < s.ImageCount && !failed; i++)
             {
                 var grid = s.Geometries[i].Grid;
                 try
@@ -117,20 +120,20 @@ internal sealed class MaterializeStage(DataLoaderOptions options, PackLayout lay
                     if (uint8)
                     {
                         var globals = grid.HasGlobalTile ? 1 : 0;
-                        pre.ProcessUInt8(s.Row.Image(i), s.Row.ImageName(i), floatTiles.Slice(globalAt * tileFloats, globals * tileFloats),
+                        pre.ProcessUInt8(s.Row.Image(i), OwnedRow.UnnamedImage, floatTiles.Slice(globalAt * tileFloats, globals * tileFloats),
                             byteTiles.Slice(gridAt * tileFloats, grid.TileCount * tileFloats));
                         globalAt += globals;
                         gridAt += grid.TileCount;
                     }
                     else
                     {
-                        pre.Process(s.Row.Image(i), s.Row.ImageName(i), floatTiles.Slice(tileAt * tileFloats, grid.OutputTileCount * tileFloats));
+                        pre.Process(s.Row.Image(i), OwnedRow.UnnamedImage, floatTiles.Slice(tileAt * tileFloats, grid.OutputTileCount * tileFloats));
                     }
                     tileAt += grid.OutputTileCount;
                 }
                 catch (ImageDecodeException e)
                 {
-                    imageFailures.SampleFailed(s.Row, i, e);
+                    imageFailures.SampleFailed(s.Row, i, e.Renamed(s.Row.ImageName(i)));
                     failed = true;
                 }
             }
@@ -141,11 +144,26 @@ internal sealed class MaterializeStage(DataLoaderOptions options, PackLayout lay
             }
             asm.Append(s.Ids.AsSpan(0, s.Length), s.Labels.AsSpan(0, s.Length));
             origins.Add(s.Origin);
-            sampleImages.Add(s.Geometries.Length);
+            sampleImages.Add(s.ImageCount);
             foreach (var g in s.Geometries) grids.Add(g.Grid);
             counters.Emitted(s.Row.SourceIndex);
         }
         asm.Finish();
         return new PackedSequence(lease, layout, asm.Tokens, [.. origins], [.. sampleImages], [.. grids], tileAt);
+    }
+
+    /// <summary>A worker's reused lists and lease array (what one pack or batch needs while it is built).</summary>
+    private sealed class PackScratch
+    {
+        private SlabLease[] _leases = [];
+        public readonly List<SampleOrigin> Origins = [];
+        public readonly List<int> SampleImages = [];
+        public readonly List<TileGrid> Grids = [];
+
+        public SlabLease[] Leases(int count)
+        {
+            if (_leases.Length < count) _leases = new SlabLease[count];
+            return _leases;
+        }
     }
 }

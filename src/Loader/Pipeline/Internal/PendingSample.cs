@@ -4,21 +4,54 @@ using NanoVlm.Kernels;
 namespace NanoVlm.Loader.Pipeline.Internal;
 
 /// <summary>A shaped sample waiting for its pack to be materialized: token ids and labels (never re-tokenized), the
-/// encoded image bytes (decoded once, by the materialize stage) and the geometry from the image headers.</summary>
+/// encoded image bytes (decoded once, by the materialize stage) and the geometry from the image headers. Made by
+/// <see cref="Rent"/> and given back by <see cref="Return"/> (with its row) once its pack is built or dropped.</summary>
 internal sealed class PendingSample
 {
-    public required OwnedRow Row { get; init; }
-    public required int[] Ids { get; init; }
-    public required int[] Labels { get; init; }
-    public required int Length { get; init; }
-    public required ImageGeometry[] Geometries { get; init; }
+    private readonly ReusePool<PendingSample> _pool;
+    private ImageGeometry[] _geometries = [];
+
+    private PendingSample(ReusePool<PendingSample> pool) => _pool = pool;
+
+    public OwnedRow Row { get; private set; } = null!;
+    public int[] Ids { get; private set; } = [];
+    public int[] Labels { get; private set; } = [];
+    public int Length { get; private set; }
+
+    /// <summary>Images of the sample (entries of <see cref="Geometries"/>).</summary>
+    public int ImageCount { get; private set; }
+
+    /// <summary>Every image's geometry from its header, in order.</summary>
+    public ReadOnlySpan<ImageGeometry> Geometries => _geometries.AsSpan(0, ImageCount);
 
     public SampleOrigin Origin => new(Row.SourceIndex, Row.Row.Position);
 
+    /// <summary>A sample over <paramref name="row"/> owning <paramref name="ids"/> and <paramref name="labels"/>
+    /// (rented from <see cref="ArrayPool{T}.Shared"/>), with a copy of <paramref name="geometries"/>.</summary>
+    public static PendingSample Rent(ReusePool<PendingSample> pool, OwnedRow row, int[] ids, int[] labels, int length,
+        ReadOnlySpan<ImageGeometry> geometries)
+    {
+        var s = pool.TryRent(out var reused) ? reused : new PendingSample(pool);
+        s.Row = row;
+        s.Ids = ids;
+        s.Labels = labels;
+        s.Length = length;
+        if (s._geometries.Length < geometries.Length) s._geometries = new ImageGeometry[geometries.Length];
+        geometries.CopyTo(s._geometries);
+        s.ImageCount = geometries.Length;
+        return s;
+    }
+
     public void Return()
     {
+        if (Row is null) return; // returned already
         ArrayPool<int>.Shared.Return(Ids);
         ArrayPool<int>.Shared.Return(Labels);
         Row.ReturnBuffers();
+        Ids = Labels = [];
+        Array.Clear(_geometries, 0, ImageCount);
+        ImageCount = 0;
+        Row = null!;
+        _pool.Return(this);
     }
 }

@@ -17,20 +17,22 @@ internal sealed class PlanStage
     private readonly LoaderState? _resume;
     private readonly CounterSet _counters;
     private readonly StageMeter _shapeMeter, _planMeter;
-    private readonly ChannelReader<OwnedRow> _rows;
+    private readonly BlockingRing<OwnedRow> _rows;
     private readonly Channel<BatchPlan>[] _plans;
     private readonly PipelineFault _fault;
     private readonly Func<SampleShaper> _newShaper;
     private readonly RunPosition _position;
     private readonly Dictionary<long, PendingSample> _pending = [];
+    private readonly StateSnapshotPool _snapshots;
     private readonly List<PendingSample[]> _current;
     private StreamingPacker? _packer;
     private long _batchIndex, _nextId;
 
     public PlanStage(DataLoaderOptions options, MixtureSource[] sources, LoaderState? resume, string fingerprint, CounterSet counters,
-        (StageMeter Shape, StageMeter Plan) meters, ChannelReader<OwnedRow> rows, Channel<BatchPlan>[] plans, PipelineFault fault,
-        Func<SampleShaper> newShaper)
+        (StageMeter Shape, StageMeter Plan) meters, BlockingRing<OwnedRow> rows, Channel<BatchPlan>[] plans, PipelineFault fault,
+        Func<SampleShaper> newShaper, StateSnapshotPool snapshots)
     {
+        _snapshots = snapshots;
         _o = options;
         _sources = sources;
         _resume = resume;
@@ -45,7 +47,8 @@ internal sealed class PlanStage
         _batchIndex = resume?.BatchesEmitted ?? 0;
     }
 
-    public async Task Run(CancellationToken ct)
+    /// <summary>Runs on its own thread, blocking on its input and outputs (no task or await per row or batch).</summary>
+    public void Run(CancellationToken ct)
     {
         var shaper = _newShaper(); // made on the stage's own thread, which alone uses it
         try
@@ -53,22 +56,17 @@ internal sealed class PlanStage
             _packer = _resume is null
                 ? new StreamingPacker(PackerOptions(_o))
                 : PlannerRestore.Restore(_resume, PackerOptions(_o), _sources, _counters, shaper, _pending, ref _nextId, ct);
-            await EmitReady(ct).ConfigureAwait(false);
+            EmitReady(ct);
             while (true)
             {
                 var waitStart = Stopwatch.GetTimestamp();
-                if (!_rows.TryRead(out var row))
-                {
-                    if (!await _rows.WaitToReadAsync(ct).ConfigureAwait(false)) break;
-                    _shapeMeter.BlockedIn(waitStart);
-                    continue;
-                }
+                if (!_rows.TryRead(out var row) && !_rows.Read(out row)) break;
                 _shapeMeter.BlockedIn(waitStart);
                 if (_sources[row.SourceIndex].Stage != _position.Stage)
                 {
                     // A new stage: pack what the previous one left before its first row joins the planner.
                     _packer.Flush();
-                    await EmitReady(ct).ConfigureAwait(false);
+                    EmitReady(ct);
                     _position.Stage = _sources[row.SourceIndex].Stage;
                 }
                 _position.Consume(row);
@@ -79,13 +77,13 @@ internal sealed class PlanStage
                 if (sample is null) continue;
                 busy = Stopwatch.GetTimestamp();
                 _pending.Add(_nextId, sample);
-                _packer.Add(new SampleShape(sample.Length + 1, sample.Geometries.Length, _nextId++));
+                _packer.Add(new SampleShape(sample.Length + 1, sample.ImageCount, _nextId++));
                 _planMeter.Busy(busy);
-                await EmitReady(ct).ConfigureAwait(false);
+                EmitReady(ct);
             }
             _packer.Flush();
-            await EmitReady(ct).ConfigureAwait(false);
-            if (_current.Count > 0) await Dispatch(ct).ConfigureAwait(false);
+            EmitReady(ct);
+            if (_current.Count > 0) Dispatch(ct);
             foreach (var p in _plans) p.Writer.TryComplete();
         }
         catch (Exception e)
@@ -111,12 +109,12 @@ internal sealed class PlanStage
         MinEmitFill = o.Planner == PlannerKind.NanovlmCompat ? 0 : 0.99,
     };
 
-    private async ValueTask EmitReady(CancellationToken ct)
+    private void EmitReady(CancellationToken ct)
     {
         while (TakePack(out var pack))
         {
             _current.Add(pack);
-            if (_current.Count == _o.BatchSize) await Dispatch(ct).ConfigureAwait(false);
+            if (_current.Count == _o.BatchSize) Dispatch(ct);
         }
     }
 
@@ -140,15 +138,21 @@ internal sealed class PlanStage
         return true;
     }
 
-    private async ValueTask Dispatch(CancellationToken ct)
+    private static bool Wait(ValueTask<bool> task) => task.IsCompletedSuccessfully ? task.Result : task.AsTask().GetAwaiter().GetResult();
+
+    private void Dispatch(CancellationToken ct)
     {
         var index = _batchIndex;
-        var plan = new BatchPlan(index, [.. _current], _position.After(index, _packer!.SaveState(), _pending));
+        var state = _snapshots.Rent();
+        _position.After(index, _packer!, _pending, state);
+        var plan = new BatchPlan(index, [.. _current], state);
         _current.Clear();
         var blocked = Stopwatch.GetTimestamp();
         try
         {
-            await _plans[(int)(index % _o.Workers)].Writer.WriteAsync(plan, ct).ConfigureAwait(false);
+            var writer = _plans[(int)(index % _o.Workers)].Writer;
+            while (!writer.TryWrite(plan))
+                if (!Wait(writer.WaitToWriteAsync(ct))) throw new ChannelClosedException();
         }
         catch
         {

@@ -27,7 +27,7 @@ internal static class PlannerRestore
                 ?? throw new DataSourceException(row.Row.ShardName,
                     "no longer gives the sample it gave when the loader state was saved (the data changed)", row.Row.Position.RowGroup, row.Row.Position.Row);
             pending.Add(nextId, sample);
-            shapes[i] = new SampleShape(sample.Length + 1, sample.Geometries.Length, nextId++);
+            shapes[i] = new SampleShape(sample.Length + 1, sample.ImageCount, nextId++);
         }
         var ready = new SampleShape[state.ReadyPacks.Count][];
         var at = 0;

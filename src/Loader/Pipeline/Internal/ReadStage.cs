@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Threading.Channels;
 
 namespace NanoVlm.Loader.Pipeline.Internal;
 
@@ -9,12 +8,16 @@ namespace NanoVlm.Loader.Pipeline.Internal;
 /// the read position after it, to the shape stage.
 /// </summary>
 internal sealed class ReadStage(MixtureSource[] sources, DataLoaderOptions options, LoaderState? resume, CounterSet counters,
-    StageMeter meter, ChannelWriter<OwnedRow> writer, PipelineFault fault)
+    StageMeter meter, BlockingRing<OwnedRow> writer, PipelineFault fault)
 {
     /// <summary>The mixture's random state before its first draw.</summary>
+    // The rows in flight come back here when their sample is done (or dropped).
+    private readonly ReusePool<OwnedRow> _rows = new();
+
     public static ulong InitialMixtureRandom(DataLoaderOptions options) => (ulong)SourceCursor.Mix(options.Seed, -1, 0);
 
-    public async Task Run(CancellationToken ct)
+    /// <summary>Runs on its own thread (blocking on the ring: no task or await per row) until the sources end.</summary>
+    public void Run(CancellationToken ct)
     {
         try
         {
@@ -40,14 +43,14 @@ internal sealed class ReadStage(MixtureSource[] sources, DataLoaderOptions optio
                         meter.Busy(busy);
                         continue;
                     }
-                    var owned = OwnedRow.Copy(s, row, cursors[s].Position, rng.State, ended);
+                    var owned = OwnedRow.Copy(s, row, cursors[s].Position, rng.State, ended, _rows);
                     counters.Row(s);
                     meter.Item(owned.ImageBytes);
                     meter.Busy(busy);
                     var blocked = Stopwatch.GetTimestamp();
                     if (!writer.TryWrite(owned))
                     {
-                        try { await writer.WriteAsync(owned, ct).ConfigureAwait(false); }
+                        try { writer.Write(owned); }
                         catch { owned.ReturnBuffers(); throw; }
                     }
                     meter.BlockedOut(blocked);
@@ -57,11 +60,11 @@ internal sealed class ReadStage(MixtureSource[] sources, DataLoaderOptions optio
             {
                 foreach (var c in cursors) c.Dispose();
             }
-            writer.TryComplete();
+            writer.Complete();
         }
         catch (Exception e)
         {
-            writer.TryComplete(e);
+            writer.Complete(e);
             fault.Report(e);
         }
     }

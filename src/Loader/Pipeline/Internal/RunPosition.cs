@@ -36,18 +36,8 @@ internal sealed class RunPosition
         _mixtureRandom = row.MixtureRandom;
     }
 
-    /// <summary>The state after batch <paramref name="batchIndex"/>, with the planner's buffered samples and ready
-    /// packs named by their rows.</summary>
-    public LoaderState After(long batchIndex, StreamingPackerState planner, Dictionary<long, PendingSample> pending) => new()
-    {
-        BatchesEmitted = batchIndex + 1,
-        RowsRead = _rowsConsumed,
-        Sources = [.. _sources],
-        MixtureRandom = _mixtureRandom,
-        Stage = Stage,
-        Carried = [.. planner.Buffered.Select(x => pending[x.Id].Origin)],
-        ReadyPacks = [.. planner.Ready.Select(p => (IReadOnlyList<SampleOrigin>)[.. p.Select(x => pending[x.Id].Origin)])],
-        PlannerDraws = planner.PlannerDraws,
-        Fingerprint = _fingerprint,
-    };
+    /// <summary>Records the state after batch <paramref name="batchIndex"/> into <paramref name="snapshot"/>, with
+    /// the planner's buffered samples and ready packs named by their rows.</summary>
+    public void After(long batchIndex, StreamingPacker planner, Dictionary<long, PendingSample> pending, StateSnapshot snapshot)
+        => snapshot.Fill(batchIndex, _rowsConsumed, _sources, _mixtureRandom, Stage, planner, pending, _fingerprint);
 }

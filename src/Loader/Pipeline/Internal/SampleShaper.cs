@@ -16,6 +16,8 @@ internal sealed class SampleShaper : IDisposable
     private readonly ImagePreprocessor _probe;
     private readonly CounterSet _counters;
     private readonly ImageFailurePolicy _imageFailures;
+    private readonly ReusePool<PendingSample> _samples = new();
+    private ImageGeometry[] _geometries = [];
 
     public SampleShaper(DataLoaderOptions options, VlmTokenizer tokenizer, CounterSet counters, ImageFailurePolicy imageFailures)
     {
@@ -30,19 +32,20 @@ internal sealed class SampleShaper : IDisposable
     /// buffers returned and the drop counted).</summary>
     public PendingSample? Shape(OwnedRow row)
     {
-        var images = row.ImageBuffers.Length;
+        var images = row.ImageCount;
         if (images > _o.MaxImagesPerExample || images > _o.MaxImagesPerKnapsack) return Drop(row, DropReason.TooManyImages);
-        var geometries = new ImageGeometry[images];
+        if (_geometries.Length < images) _geometries = new ImageGeometry[images];
+        var geometries = _geometries;
         Span<ImageGrid> grids = images <= 16 ? stackalloc ImageGrid[images] : new ImageGrid[images];
         for (var i = 0; i < images; i++)
         {
             try
             {
-                geometries[i] = _probe.Plan(row.Image(i), row.ImageName(i));
+                geometries[i] = _probe.Plan(row.Image(i), OwnedRow.UnnamedImage);
             }
             catch (ImageDecodeException e)
             {
-                try { _imageFailures.SampleFailed(row, i, e); }
+                try { _imageFailures.SampleFailed(row, i, e.Renamed(row.ImageName(i))); }
                 finally { row.ReturnBuffers(); }
                 return null;
             }
@@ -58,7 +61,7 @@ internal sealed class SampleShaper : IDisposable
         var labels = ArrayPool<int>.Shared.Rent(r.Length);
         cur.InputIds.CopyTo(ids);
         cur.Labels.CopyTo(labels);
-        return new PendingSample { Row = row, Ids = ids, Labels = labels, Length = r.Length, Geometries = geometries };
+        return PendingSample.Rent(_samples, row, ids, labels, r.Length, geometries.AsSpan(0, images));
     }
 
     private PendingSample? Drop(OwnedRow row, DropReason reason)
