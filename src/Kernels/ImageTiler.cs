@@ -53,7 +53,7 @@ public static class ImageTiler
     /// The split-format variant: the global tile (when the grid is not 1×1) as float32 into <paramref name="globalTile"/>
     /// (3·S·S floats, exactly <see cref="Process(ReadOnlySpan{byte}, int, int, Span{float}, ImagePipelineOptions?)"/>'s
     /// first tile) and the n_h·n_w grid tiles as bytes into <paramref name="tiles"/> ([n_h·n_w, 3, S, S] uint8, see
-    /// <see cref="TileWriter.WriteTilesUInt8"/>). The global tile is a float resize of the float image, not a byte
+    /// <see cref="TileWriter.WriteTilesUInt8(ReadOnlySpan{byte}, int, int, int, Span{byte})"/>). The global tile is a float resize of the float image, not a byte
     /// image, so only the grid tiles can travel as bytes without changing a value.
     /// </summary>
     /// <exception cref="ImageSizeException">Bad or too large size; nothing is written.</exception>

@@ -79,9 +79,54 @@ public static class TileWriter
     /// (a quarter of the float32 bytes to move). <see cref="ToFloat"/> of every byte gives exactly <see cref="WriteTiles(ReadOnlySpan{byte}, int, int, int, Span{float})"/>'s floats.
     /// </summary>
     public static void WriteTilesUInt8(ReadOnlySpan<byte> resized, int width, int height, int split, Span<byte> destination)
+        => WriteTilesUInt8(resized, width, height, split, destination, simd: true);
+
+    internal static unsafe void WriteTilesUInt8(ReadOnlySpan<byte> resized, int width, int height, int split, Span<byte> destination, bool simd)
     {
         Check(resized.Length, width, height, split, destination.Length);
-        SplitMapped(resized, width, height, split, destination, IdentityBytes);
+        if (!simd || !Ssse3.IsSupported)
+        {
+            SplitMapped(resized, width, height, split, destination, IdentityBytes);
+            return;
+        }
+        int nh = height / split, nw = width / split;
+        fixed (byte* ps = resized)
+        fixed (byte* pd = destination)
+        {
+            for (int y = 0; y < height; y++)
+                WriteTileRowUInt8(ps + (long)y * width * 3, width, y, split, pd, nw);
+        }
+    }
+
+    /// <summary>
+    /// One resized RGB8 row (<paramref name="width"/> pixels, image row <paramref name="y"/>) into its place in the
+    /// uint8 tiles [n_h·n_w, 3, S, S] at <paramref name="tiles"/>: the row-at-a-time form the fused resize uses while
+    /// the row is still in cache.
+    /// </summary>
+    internal static unsafe void WriteTileRowUInt8(byte* row, int width, int y, int split, byte* tiles, int nw)
+    {
+        long plane = (long)split * split;
+        int r = y / split, ty = y - r * split;
+        for (int c = 0; c < nw; c++)
+        {
+            byte* s = row + (long)c * split * 3;
+            byte* dr = tiles + (long)(r * nw + c) * 3 * plane + (long)ty * split, dg = dr + plane, db = dg + plane;
+            int x = 0;
+            for (; x + 16 <= split; x += 16)
+            {
+                byte* q = s + 3 * x;
+                Vector128<byte> v0 = Sse2.LoadVector128(q), v1 = Sse2.LoadVector128(q + 16), v2 = Sse2.LoadVector128(q + 32);
+                Sse2.Store(dr + x, Sse2.Or(Sse2.Or(Ssse3.Shuffle(v0, R0), Ssse3.Shuffle(v1, R1)), Ssse3.Shuffle(v2, R2)));
+                Sse2.Store(dg + x, Sse2.Or(Sse2.Or(Ssse3.Shuffle(v0, G0), Ssse3.Shuffle(v1, G1)), Ssse3.Shuffle(v2, G2)));
+                Sse2.Store(db + x, Sse2.Or(Sse2.Or(Ssse3.Shuffle(v0, B0), Ssse3.Shuffle(v1, B1)), Ssse3.Shuffle(v2, B2)));
+            }
+            for (; x < split; x++)
+            {
+                dr[x] = s[3 * x];
+                dg[x] = s[3 * x + 1];
+                db[x] = s[3 * x + 2];
+            }
+        }
     }
 
     /// <summary>Same as <see cref="WriteTiles(ReadOnlySpan{byte}, int, int, int, Span{float})"/> with bfloat16 bits as output.</summary>

@@ -1,0 +1,77 @@
+using NanoVlm.Kernels.Internal;
+
+namespace NanoVlm.Kernels.Tests;
+
+/// <summary>
+/// The 512-bit kernels against the paths they replace, on the same inputs: the AVX-512 path (taken on this thread
+/// when the CPU has it), the 256-bit/SSE fallback (the 512-bit kernels switched off on this thread) and the scalar
+/// code must give the same bytes. Pillow parity of the default path is proven by <see cref="ImagePathTests"/>; these
+/// tests pin the fallback to it, so that a machine without AVX-512 gets the same output.
+/// </summary>
+public class WideSimdTests
+{
+    // (source, target) sizes: upscales, mild and ~2× downscales (the 128-byte window), stronger downscales (per-pixel
+    // blocks), widths that are not a multiple of 16 (tail pixels) and tiny images.
+    public static IEnumerable<object[]> Sizes =>
+    [
+        [1920, 1080, 2048, 1536], [640, 480, 2048, 1536], [4032, 3024, 2048, 1536], [3024, 4032, 1536, 2048],
+        [2049, 511, 2048, 512], [1000, 700, 512, 512], [4100, 300, 1024, 512], [5000, 64, 1000, 48],
+        [333, 97, 517, 203], [37, 23, 48, 32], [17, 5, 16, 9], [3, 3, 1, 1], [700, 300, 1024, 512], [96, 40, 31, 80],
+    ];
+
+    [SkippableTheory]
+    [MemberData(nameof(Sizes))]
+    public void Resize_512_bit_equals_fallback_and_scalar(int w, int h, int tw, int th)
+    {
+        Skip.IfNot(WideSimd.IsSupported, "the CPU has no AVX-512 BW/VBMI: only the fallback runs here");
+        foreach (var pattern in new[] { "photo", "noise", "edges" })
+        {
+            var src = TestImages.Generate(pattern, w, h, 11);
+            var wide = new byte[3 * tw * th];
+            var narrow = new byte[3 * tw * th];
+            var scalar = new byte[3 * tw * th];
+            BicubicResizer.Resize(src, w, h, wide, tw, th);
+            WideSimd.WithoutWide(() => BicubicResizer.Resize(src, w, h, narrow, tw, th));
+            BicubicResizer.Resize(src, w, h, scalar, tw, th, simd: false);
+            Assert.Equal(scalar, narrow);
+            Assert.Equal(scalar, wide);
+        }
+    }
+
+    [SkippableFact]
+    public void Switch_is_per_thread_and_restored()
+    {
+        Skip.IfNot(WideSimd.IsSupported, "the CPU has no AVX-512 BW/VBMI");
+        bool inside = true;
+        WideSimd.WithoutWide(() => inside = WideSimd.Enabled);
+        Assert.False(inside);
+        Assert.True(WideSimd.Enabled);
+        bool other = false;
+        WideSimd.WithoutWide(() =>
+        {
+            var t = new Thread(() => other = WideSimd.Enabled);
+            t.Start();
+            t.Join();
+        });
+        Assert.True(other);
+    }
+
+    [Theory]
+    [InlineData(2048, 1536, 512)]
+    [InlineData(1024, 512, 512)]
+    [InlineData(48, 32, 16)]
+    [InlineData(40, 20, 20)]
+    public void UInt8_tiles_simd_equals_scalar(int w, int h, int split)
+    {
+        var resized = TestImages.Generate("noise", w, h, 5);
+        var simd = new byte[3 * w * h];
+        var scalar = new byte[3 * w * h];
+        TileWriter.WriteTilesUInt8(resized, w, h, split, simd);
+        TileWriter.WriteTilesUInt8(resized, w, h, split, scalar, simd: false);
+        Assert.Equal(scalar, simd);
+        // and the layout: tile (r, c), channel ch, row y, column x holds resized[(r·S + y)·W + c·S + x][ch]
+        int nw = w / split, r = h / split - 1, cc = nw - 1, y = split - 1, x = split / 2, ch = 2;
+        Assert.Equal(resized[3 * ((r * split + y) * w + cc * split + x) + ch],
+            simd[(r * nw + cc) * 3 * split * split + ch * split * split + y * split + x]);
+    }
+}
