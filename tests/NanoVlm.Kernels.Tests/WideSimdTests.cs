@@ -74,4 +74,31 @@ public class WideSimdTests
         Assert.Equal(resized[3 * ((r * split + y) * w + cc * split + x) + ch],
             simd[(r * nw + cc) * 3 * split * split + ch * split * split + y * split + x]);
     }
+
+    // (resized width, height, tile side): ratios 2, 3 and 4 (the phase path), 1 and 5+ (other paths), odd heights.
+    public static IEnumerable<object[]> GlobalSizes =>
+    [
+        [2048, 1536, 512], [1536, 2048, 512], [1024, 512, 512], [2048, 512, 512], [512, 2048, 512],
+        [64, 48, 16], [48, 32, 16], [96, 64, 32], [160, 32, 32], [2560, 512, 512], [1536, 1536, 512],
+    ];
+
+    [SkippableTheory]
+    [MemberData(nameof(GlobalSizes))]
+    public void Global_tile_512_bit_equals_fallback_and_scalar(int w, int h, int size)
+    {
+        Skip.IfNot(WideSimd.IsSupported, "the CPU has no AVX-512 BW/VBMI: only the fallback runs here");
+        foreach (var acc in new[] { GlobalTileAccumulation.TorchAvx2, GlobalTileAccumulation.Sequential })
+            foreach (var pattern in new[] { "photo", "noise" })
+            {
+                var src = TestImages.Generate(pattern, w, h, 3);
+                var wide = new float[3 * size * size];
+                var narrow = new float[3 * size * size];
+                var scalar = new float[3 * size * size];
+                GlobalTileResizer.Resize(src, w, h, size, wide, acc);
+                WideSimd.WithoutWide(() => GlobalTileResizer.Resize(src, w, h, size, narrow, acc));
+                GlobalTileResizer.Resize(src, w, h, size, scalar, acc, simd: false);
+                Assert.Equal(TestImages.Sha(scalar), TestImages.Sha(narrow));
+                Assert.Equal(TestImages.Sha(scalar), TestImages.Sha(wide));
+            }
+    }
 }
