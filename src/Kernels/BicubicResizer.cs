@@ -191,65 +191,66 @@ public static class BicubicResizer
         {
             bool vec = simd && Avx2.IsSupported, wide = simd && WideSimd.Enabled;
             for (int yy = 0; yy < dstHeight; yy++)
+                VerticalRow(ps + (long)(bounds[2 * yy] - rowOffset) * stride, stride, bounds[2 * yy + 1], kk + yy * ksize, pd + (long)yy * stride, vec, wide);
+        }
+    }
+
+    /// <summary>One output row of the vertical pass: <paramref name="ysize"/> source rows from <paramref name="s0p"/>
+    /// (<paramref name="stride"/> bytes apart) weighted by <paramref name="k"/> into <paramref name="drow"/>.</summary>
+    internal static unsafe void VerticalRow(byte* s0p, int stride, int ysize, int* k, byte* drow, bool vec, bool wide)
+    {
+        int i = 0;
+        if (wide)
+        {
+            Vector512<int> half = Vector512.Create(ResampleCoefficients.Half);
+            for (; i + 64 <= stride; i += 64)
             {
-                int ymin = bounds[2 * yy] - rowOffset, ysize = bounds[2 * yy + 1];
-                int* k = kk + yy * ksize;
-                byte* s0p = ps + (long)ymin * stride;
-                byte* drow = pd + (long)yy * stride;
-                int i = 0;
-                if (wide)
+                Vector512<int> a0 = half, a1 = half, a2 = half, a3 = half;
+                byte* p = s0p + i;
+                for (int y = 0; y < ysize; y++, p += stride)
                 {
-                    Vector512<int> half = Vector512.Create(ResampleCoefficients.Half);
-                    for (; i + 64 <= stride; i += 64)
-                    {
-                        Vector512<int> a0 = half, a1 = half, a2 = half, a3 = half;
-                        byte* p = s0p + i;
-                        for (int y = 0; y < ysize; y++, p += stride)
-                        {
-                            Vector512<int> kv = Vector512.Create(k[y]);
-                            a0 += Avx512F.MultiplyLow(Avx512F.ConvertToVector512Int32(Vector128.Load(p)), kv);
-                            a1 += Avx512F.MultiplyLow(Avx512F.ConvertToVector512Int32(Vector128.Load(p + 16)), kv);
-                            a2 += Avx512F.MultiplyLow(Avx512F.ConvertToVector512Int32(Vector128.Load(p + 32)), kv);
-                            a3 += Avx512F.MultiplyLow(Avx512F.ConvertToVector512Int32(Vector128.Load(p + 48)), kv);
-                        }
-                        HorizontalBlockPlan.StoreClip8(a0, drow + i);
-                        HorizontalBlockPlan.StoreClip8(a1, drow + i + 16);
-                        HorizontalBlockPlan.StoreClip8(a2, drow + i + 32);
-                        HorizontalBlockPlan.StoreClip8(a3, drow + i + 48);
-                    }
+                    Vector512<int> kv = Vector512.Create(k[y]);
+                    a0 += Avx512F.MultiplyLow(Avx512F.ConvertToVector512Int32(Vector128.Load(p)), kv);
+                    a1 += Avx512F.MultiplyLow(Avx512F.ConvertToVector512Int32(Vector128.Load(p + 16)), kv);
+                    a2 += Avx512F.MultiplyLow(Avx512F.ConvertToVector512Int32(Vector128.Load(p + 32)), kv);
+                    a3 += Avx512F.MultiplyLow(Avx512F.ConvertToVector512Int32(Vector128.Load(p + 48)), kv);
                 }
-                if (vec)
-                {
-                    Vector256<int> half = Vector256.Create(ResampleCoefficients.Half);
-                    Vector256<int> zero = Vector256<int>.Zero, max = Vector256.Create(255);
-                    for (; i + 32 <= stride; i += 32)
-                    {
-                        Vector256<int> a0 = half, a1 = half, a2 = half, a3 = half;
-                        byte* p = s0p + i;
-                        for (int y = 0; y < ysize; y++, p += stride)
-                        {
-                            Vector256<int> kv = Vector256.Create(k[y]);
-                            a0 = Avx2.Add(a0, Avx2.MultiplyLow(Avx2.ConvertToVector256Int32(p), kv));
-                            a1 = Avx2.Add(a1, Avx2.MultiplyLow(Avx2.ConvertToVector256Int32(p + 8), kv));
-                            a2 = Avx2.Add(a2, Avx2.MultiplyLow(Avx2.ConvertToVector256Int32(p + 16), kv));
-                            a3 = Avx2.Add(a3, Avx2.MultiplyLow(Avx2.ConvertToVector256Int32(p + 24), kv));
-                        }
-                        a0 = Avx2.Min(Avx2.Max(Avx2.ShiftRightArithmetic(a0, ResampleCoefficients.PrecisionBits), zero), max);
-                        a1 = Avx2.Min(Avx2.Max(Avx2.ShiftRightArithmetic(a1, ResampleCoefficients.PrecisionBits), zero), max);
-                        a2 = Avx2.Min(Avx2.Max(Avx2.ShiftRightArithmetic(a2, ResampleCoefficients.PrecisionBits), zero), max);
-                        a3 = Avx2.Min(Avx2.Max(Avx2.ShiftRightArithmetic(a3, ResampleCoefficients.PrecisionBits), zero), max);
-                        Vector256<byte> b = Vector256.Narrow(Vector256.Narrow(a0, a1), Vector256.Narrow(a2, a3)).AsByte();
-                        b.Store(drow + i);
-                    }
-                }
-                for (; i < stride; i++)
-                {
-                    int ss = ResampleCoefficients.Half;
-                    byte* p = s0p + i;
-                    for (int y = 0; y < ysize; y++, p += stride) ss += *p * k[y];
-                    drow[i] = Clip8(ss);
-                }
+                HorizontalBlockPlan.StoreClip8(a0, drow + i);
+                HorizontalBlockPlan.StoreClip8(a1, drow + i + 16);
+                HorizontalBlockPlan.StoreClip8(a2, drow + i + 32);
+                HorizontalBlockPlan.StoreClip8(a3, drow + i + 48);
             }
+        }
+        if (vec)
+        {
+            Vector256<int> half = Vector256.Create(ResampleCoefficients.Half);
+            Vector256<int> zero = Vector256<int>.Zero, max = Vector256.Create(255);
+            for (; i + 32 <= stride; i += 32)
+            {
+                Vector256<int> a0 = half, a1 = half, a2 = half, a3 = half;
+                byte* p = s0p + i;
+                for (int y = 0; y < ysize; y++, p += stride)
+                {
+                    Vector256<int> kv = Vector256.Create(k[y]);
+                    a0 = Avx2.Add(a0, Avx2.MultiplyLow(Avx2.ConvertToVector256Int32(p), kv));
+                    a1 = Avx2.Add(a1, Avx2.MultiplyLow(Avx2.ConvertToVector256Int32(p + 8), kv));
+                    a2 = Avx2.Add(a2, Avx2.MultiplyLow(Avx2.ConvertToVector256Int32(p + 16), kv));
+                    a3 = Avx2.Add(a3, Avx2.MultiplyLow(Avx2.ConvertToVector256Int32(p + 24), kv));
+                }
+                a0 = Avx2.Min(Avx2.Max(Avx2.ShiftRightArithmetic(a0, ResampleCoefficients.PrecisionBits), zero), max);
+                a1 = Avx2.Min(Avx2.Max(Avx2.ShiftRightArithmetic(a1, ResampleCoefficients.PrecisionBits), zero), max);
+                a2 = Avx2.Min(Avx2.Max(Avx2.ShiftRightArithmetic(a2, ResampleCoefficients.PrecisionBits), zero), max);
+                a3 = Avx2.Min(Avx2.Max(Avx2.ShiftRightArithmetic(a3, ResampleCoefficients.PrecisionBits), zero), max);
+                Vector256<byte> b = Vector256.Narrow(Vector256.Narrow(a0, a1), Vector256.Narrow(a2, a3)).AsByte();
+                b.Store(drow + i);
+            }
+        }
+        for (; i < stride; i++)
+        {
+            int ss = ResampleCoefficients.Half;
+            byte* p = s0p + i;
+            for (int y = 0; y < ysize; y++, p += stride) ss += *p * k[y];
+            drow[i] = Clip8(ss);
         }
     }
 }

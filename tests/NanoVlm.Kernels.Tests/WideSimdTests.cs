@@ -101,4 +101,60 @@ public class WideSimdTests
                 Assert.Equal(TestImages.Sha(scalar), TestImages.Sha(wide));
             }
     }
+
+    // Source sizes for the whole path at the given options: grids with and without a global tile, up- and downscales,
+    // an unchanged side (no fused run: the stages one after another), and split 16 / max side 48.
+    public static IEnumerable<object[]> PathSizes =>
+    [
+        [1920, 1080, 512, 2048], [4032, 3024, 512, 2048], [3024, 4032, 512, 2048], [640, 480, 512, 2048], [300, 200, 512, 512],
+        [1000, 3000, 512, 2048], [2048, 1000, 512, 2048], [37, 23, 16, 48], [100, 30, 16, 64], [7, 200, 16, 64],
+    ];
+
+    [SkippableTheory]
+    [MemberData(nameof(PathSizes))]
+    public void Fused_path_equals_separate_stages(int w, int h, int split, int maxSide)
+    {
+        Skip.IfNot(WideSimd.IsSupported, "the CPU has no AVX-512 BW/VBMI: only the separate stages run here");
+        var opt = new ImagePipelineOptions { SplitSize = split, MaxSideLength = maxSide };
+        var src = TestImages.Generate("photo", w, h, 9);
+        var g = ImageTiler.Plan(w, h, opt);
+        int tile = (int)g.TileFloatCount, gridBytes = (int)g.ResizedByteCount;
+
+        float[] fused = new float[g.OutputFloatCount], separate = new float[g.OutputFloatCount];
+        byte[] fusedResized = new byte[gridBytes], separateResized = new byte[gridBytes];
+        ImageTiler.Process(src, w, h, fused, fusedResized, opt);
+        WideSimd.WithoutWide(() => ImageTiler.Process(src, w, h, separate, separateResized, opt));
+        Assert.Equal(separateResized, fusedResized);
+        Assert.Equal(TestImages.Sha(separate), TestImages.Sha(fused));
+        ImageTiler.Process(src, w, h, fused, opt);                 // without the resized copy
+        Assert.Equal(TestImages.Sha(separate), TestImages.Sha(fused));
+
+        float[] fusedGlobal = new float[tile], separateGlobal = new float[tile];
+        byte[] fusedTiles = new byte[gridBytes], separateTiles = new byte[gridBytes];
+        ImageTiler.ProcessUInt8(src, w, h, fusedGlobal, fusedTiles, opt);
+        WideSimd.WithoutWide(() => ImageTiler.ProcessUInt8(src, w, h, separateGlobal, separateTiles, opt));
+        Assert.Equal(separateTiles, fusedTiles);
+        Assert.Equal(TestImages.Sha(separateGlobal), TestImages.Sha(fusedGlobal));
+
+        ushort[] fusedBf = new ushort[g.OutputFloatCount], separateBf = new ushort[g.OutputFloatCount];
+        ImageTiler.ProcessBFloat16(src, w, h, fusedBf, opt);
+        WideSimd.WithoutWide(() => ImageTiler.ProcessBFloat16(src, w, h, separateBf, opt));
+        Assert.Equal(separateBf, fusedBf);
+    }
+
+    [SkippableFact]
+    public unsafe void Fused_path_runs_for_nanovlm_sizes_and_not_for_an_unchanged_side()
+    {
+        Skip.IfNot(WideSimd.IsSupported, "the CPU has no AVX-512 BW/VBMI");
+        var src = TestImages.Generate("photo", 1920, 1080, 9);
+        var g = ImageTiler.Plan(1920, 1080);
+        var outp = new float[g.OutputFloatCount];
+        fixed (float* p = outp)
+        {
+            Assert.True(FusedTiler.TryProcess(src, 1920, 1080, g, GlobalTileAccumulation.TorchAvx2, p, p + g.TileFloatCount, FusedTileFormat.Float32, null));
+            var same = ImageTiler.Plan(2048, 1536);
+            var big = new byte[3 * 2048 * 1536];
+            Assert.False(FusedTiler.TryProcess(big, 2048, 1536, same, GlobalTileAccumulation.TorchAvx2, p, p + g.TileFloatCount, FusedTileFormat.Float32, null));
+        }
+    }
 }

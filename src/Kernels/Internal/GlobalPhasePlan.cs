@@ -97,29 +97,30 @@ internal unsafe struct GlobalPhasePlan
         fixed (byte* mask = _mask)
         {
             SplitPhases(row, avail, ph, index, mask);
-            float* dst0 = d0, dst1 = d1, dst2 = d2;
+            // Tap j of output i reads phase row (off + j) mod s at i + ⌊(off + j) / s⌋: one offset per tap.
+            int* tapAt = stackalloc int[_taps];
+            for (int j = 0; j < _taps; j++)
+            {
+                int x = _off + j, p = ((x % s) + s) % s;
+                tapAt[j] = p * outW + (x - p) / s;
+            }
+            long channel = (long)s * outW;
             int i = _first;
             for (; i + 16 <= _end; i += 16)
             {
                 for (int c = 0; c < 3; c++)
                 {
-                    Vector512<float> acc = Tap(ph, c, i, 0) * Vector512.Create(wt[0]);
+                    float* src = ph + c * channel + i;
+                    Vector512<float> acc = Vector512.Load(src + tapAt[0]) * Vector512.Create(wt[0]);
                     int j = 1;
-                    for (; j < _plain; j++) acc = Avx512F.Add(acc, Avx512F.Multiply(Tap(ph, c, i, j), Vector512.Create(wt[j])));
-                    for (; j < _taps; j++) acc = Avx512F.FusedMultiplyAdd(Tap(ph, c, i, j), Vector512.Create(wt[j]), acc);
-                    acc.Store((c == 0 ? dst0 : c == 1 ? dst1 : dst2) + i);
+                    for (; j < _plain; j++) acc = Avx512F.Add(acc, Avx512F.Multiply(Vector512.Load(src + tapAt[j]), Vector512.Create(wt[j])));
+                    for (; j < _taps; j++) acc = Avx512F.FusedMultiplyAdd(Vector512.Load(src + tapAt[j]), Vector512.Create(wt[j]), acc);
+                    acc.Store((c == 0 ? d0 : c == 1 ? d1 : d2) + i);
                 }
             }
             for (int o = 0; o < outW; o++)
                 if (o < _first || o >= i) ScalarOutput(ph, o, d0, d1, d2, w, fused);
         }
-    }
-
-    private readonly unsafe Vector512<float> Tap(float* ph, int c, int i, int j)
-    {
-        int x = _off + j;                                   // source column of output 0's tap j, relative to s·i
-        int p = ((x % _s) + _s) % _s, q = (x - p) / _s;
-        return Vector512.Load(Phase(ph, c, p) + i + q);
     }
 
     private readonly unsafe void ScalarOutput(float* ph, int o, float* d0, float* d1, float* d2, in AntialiasWeights w, bool fused)

@@ -18,6 +18,13 @@ internal static class WideSimd
     /// <summary>The 512-bit kernels run on this thread.</summary>
     internal static bool Enabled => IsSupported && !t_disabled;
 
+    /// <summary>The switch itself, for benchmarks that time the fallback in the same run (set and reset around each call).</summary>
+    internal static bool DisabledOnThisThread
+    {
+        get => t_disabled;
+        set => t_disabled = value;
+    }
+
     /// <summary>Runs <paramref name="action"/> with the 512-bit kernels switched off on this thread (the fallback path).</summary>
     internal static void WithoutWide(Action action)
     {
