@@ -118,12 +118,12 @@ internal unsafe struct GlobalPhasePlan
                     acc.Store((c == 0 ? d0 : c == 1 ? d1 : d2) + i);
                 }
             }
-            for (int o = 0; o < outW; o++)
-                if (o < _first || o >= i) ScalarOutput(ph, o, d0, d1, d2, w, fused);
+            for (int o = 0; o < _first; o++) ScalarOutput(row, o, d0, d1, d2, w, fused);
+            for (int o = i; o < outW; o++) ScalarOutput(row, o, d0, d1, d2, w, fused);
         }
     }
 
-    private readonly unsafe void ScalarOutput(float* ph, int o, float* d0, float* d1, float* d2, in AntialiasWeights w, bool fused)
+    private static unsafe void ScalarOutput(byte* row, int o, float* d0, float* d1, float* d2, in AntialiasWeights w, bool fused)
     {
         int xmin = w.Bounds[2 * o], xs = w.Bounds[2 * o + 1], plain = GlobalTileResizer.PlainTaps(xs, fused);
         float[] k = w.Weights;
@@ -131,10 +131,10 @@ internal unsafe struct GlobalPhasePlan
         float* dd = stackalloc float[3];
         for (int c = 0; c < 3; c++)
         {
-            float acc = Src(ph, c, xmin) * k[kb];
+            float acc = Src(row, c, xmin) * k[kb];
             int j = 1;
-            for (; j < plain; j++) acc += Src(ph, c, xmin + j) * k[kb + j];
-            for (; j < xs; j++) acc = MathF.FusedMultiplyAdd(Src(ph, c, xmin + j), k[kb + j], acc);
+            for (; j < plain; j++) acc += Src(row, c, xmin + j) * k[kb + j];
+            for (; j < xs; j++) acc = MathF.FusedMultiplyAdd(Src(row, c, xmin + j), k[kb + j], acc);
             dd[c] = acc;
         }
         d0[o] = dd[0];
@@ -142,7 +142,7 @@ internal unsafe struct GlobalPhasePlan
         d2[o] = dd[2];
     }
 
-    private readonly unsafe float Src(float* ph, int c, int x) => Phase(ph, c, x % _s)[x / _s];
+    private static unsafe float Src(byte* row, int c, int x) => row[3 * x + c] / 255f;
 
     private readonly unsafe void SplitPhases(byte* row, long avail, float* ph, byte* index, byte* mask)
     {
