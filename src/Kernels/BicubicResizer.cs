@@ -96,52 +96,84 @@ public static class BicubicResizer
         int ksize = c.KSize;
         int srcStride = 3 * srcWidth, dstStride = 3 * dstWidth;
         long srcLen = src.Length;
-        fixed (byte* ps = src)
-        fixed (byte* pd = dst)
-        fixed (int* bounds = c.Bounds)
-        fixed (int* kk = c.Coeffs)
+        bool wide = simd && WideSimd.Enabled;
+        var plan = wide ? HorizontalBlockPlan.Build(c, dstWidth) : default;
+        try
         {
-            bool vec = simd && Sse41.IsSupported;
-            for (int yy = 0; yy < rows; yy++)
+            fixed (byte* ps = src)
+            fixed (byte* pd = dst)
+            fixed (int* bounds = c.Bounds)
+            fixed (int* kk = c.Coeffs)
+            fixed (int* taps = plan.Taps)
+            fixed (int* bas = plan.Base)
+            fixed (byte* index = plan.Index)
+            fixed (int* coeffs = plan.Coeffs)
             {
-                byte* srow = ps + (long)(yy + y0) * srcStride;
-                byte* drow = pd + (long)yy * dstStride;
-                long avail = srcLen - (long)(yy + y0) * srcStride;
-                for (int xx = 0; xx < dstWidth; xx++)
+                bool vec = simd && Sse41.IsSupported;
+                for (int yy = 0; yy < rows; yy++)
                 {
-                    int xmin = bounds[2 * xx], xsize = bounds[2 * xx + 1];
-                    int* k = kk + xx * ksize;
-                    byte* p = srow + xmin * 3;
-                    if (vec && (long)(xmin + xsize - 1) * 3 + 4 <= avail)
+                    byte* srow = ps + (long)(yy + y0) * srcStride;
+                    byte* drow = pd + (long)yy * dstStride;
+                    long avail = srcLen - (long)(yy + y0) * srcStride;
+                    int xx = 0;
+                    if (wide)
                     {
-                        Vector128<int> acc = Vector128.Create(ResampleCoefficients.Half);
-                        for (int x = 0; x < xsize; x++)
+                        for (int b = 0; b < plan.Blocks; b++)
                         {
-                            Vector128<int> px = Sse41.ConvertToVector128Int32(p + x * 3);
-                            acc = Sse2.Add(acc, Sse41.MultiplyLow(px, Vector128.Create(k[x])));
+                            int t = taps[b];
+                            if (t > 0 && 3L * bas[b] + 128 <= avail)
+                                HorizontalBlockPlan.RunBlock(srow, drow, b, t, bas[b], index, coeffs, plan.KSize);
+                            else
+                                HorizontalPixels(srow, drow, avail, b * HorizontalBlockPlan.Lanes, (b + 1) * HorizontalBlockPlan.Lanes, bounds, kk, ksize, vec);
                         }
-                        acc = Sse2.ShiftRightArithmetic(acc, ResampleCoefficients.PrecisionBits);
-                        Vector128<short> s = Sse2.PackSignedSaturate(acc, acc);
-                        uint packed = Sse2.PackUnsignedSaturate(s, s).AsUInt32().ToScalar();
-                        drow[xx * 3] = (byte)packed;
-                        drow[xx * 3 + 1] = (byte)(packed >> 8);
-                        drow[xx * 3 + 2] = (byte)(packed >> 16);
+                        xx = plan.Blocks * HorizontalBlockPlan.Lanes;
                     }
-                    else
-                    {
-                        int s0 = ResampleCoefficients.Half, s1 = s0, s2 = s0;
-                        for (int x = 0; x < xsize; x++)
-                        {
-                            int kv = k[x];
-                            s0 += p[x * 3] * kv;
-                            s1 += p[x * 3 + 1] * kv;
-                            s2 += p[x * 3 + 2] * kv;
-                        }
-                        drow[xx * 3] = Clip8(s0);
-                        drow[xx * 3 + 1] = Clip8(s1);
-                        drow[xx * 3 + 2] = Clip8(s2);
-                    }
+                    HorizontalPixels(srow, drow, avail, xx, dstWidth, bounds, kk, ksize, vec);
                 }
+            }
+        }
+        finally
+        {
+            if (wide) plan.Return();
+        }
+    }
+
+    /// <summary>Output pixels [x0, x1) of one row, one pixel at a time (SSE4.1 over its three channels, or scalar).</summary>
+    private static unsafe void HorizontalPixels(byte* srow, byte* drow, long avail, int x0, int x1, int* bounds, int* kk, int ksize, bool vec)
+    {
+        for (int xx = x0; xx < x1; xx++)
+        {
+            int xmin = bounds[2 * xx], xsize = bounds[2 * xx + 1];
+            int* k = kk + xx * ksize;
+            byte* p = srow + xmin * 3;
+            if (vec && (long)(xmin + xsize - 1) * 3 + 4 <= avail)
+            {
+                Vector128<int> acc = Vector128.Create(ResampleCoefficients.Half);
+                for (int x = 0; x < xsize; x++)
+                {
+                    Vector128<int> px = Sse41.ConvertToVector128Int32(p + x * 3);
+                    acc = Sse2.Add(acc, Sse41.MultiplyLow(px, Vector128.Create(k[x])));
+                }
+                acc = Sse2.ShiftRightArithmetic(acc, ResampleCoefficients.PrecisionBits);
+                Vector128<short> s = Sse2.PackSignedSaturate(acc, acc);
+                uint packed = Sse2.PackUnsignedSaturate(s, s).AsUInt32().ToScalar();
+                drow[xx * 3] = (byte)packed;
+                drow[xx * 3 + 1] = (byte)(packed >> 8);
+                drow[xx * 3 + 2] = (byte)(packed >> 16);
+            }
+            else
+            {
+                int s0 = ResampleCoefficients.Half, s1 = s0, s2 = s0;
+                for (int x = 0; x < xsize; x++)
+                {
+                    int kv = k[x];
+                    s0 += p[x * 3] * kv;
+                    s1 += p[x * 3 + 1] * kv;
+                    s2 += p[x * 3 + 2] * kv;
+                }
+                drow[xx * 3] = Clip8(s0);
+                drow[xx * 3 + 1] = Clip8(s1);
+                drow[xx * 3 + 2] = Clip8(s2);
             }
         }
     }
@@ -157,46 +189,68 @@ public static class BicubicResizer
         fixed (int* bounds = c.Bounds)
         fixed (int* kk = c.Coeffs)
         {
-            bool vec = simd && Avx2.IsSupported;
+            bool vec = simd && Avx2.IsSupported, wide = simd && WideSimd.Enabled;
             for (int yy = 0; yy < dstHeight; yy++)
+                VerticalRow(ps + (long)(bounds[2 * yy] - rowOffset) * stride, stride, bounds[2 * yy + 1], kk + yy * ksize, pd + (long)yy * stride, vec, wide);
+        }
+    }
+
+    /// <summary>One output row of the vertical pass: <paramref name="ysize"/> source rows from <paramref name="s0p"/>
+    /// (<paramref name="stride"/> bytes apart) weighted by <paramref name="k"/> into <paramref name="drow"/>.</summary>
+    internal static unsafe void VerticalRow(byte* s0p, int stride, int ysize, int* k, byte* drow, bool vec, bool wide)
+    {
+        int i = 0;
+        if (wide)
+        {
+            Vector512<int> half = Vector512.Create(ResampleCoefficients.Half);
+            for (; i + 64 <= stride; i += 64)
             {
-                int ymin = bounds[2 * yy] - rowOffset, ysize = bounds[2 * yy + 1];
-                int* k = kk + yy * ksize;
-                byte* s0p = ps + (long)ymin * stride;
-                byte* drow = pd + (long)yy * stride;
-                int i = 0;
-                if (vec)
+                Vector512<int> a0 = half, a1 = half, a2 = half, a3 = half;
+                byte* p = s0p + i;
+                for (int y = 0; y < ysize; y++, p += stride)
                 {
-                    Vector256<int> half = Vector256.Create(ResampleCoefficients.Half);
-                    Vector256<int> zero = Vector256<int>.Zero, max = Vector256.Create(255);
-                    for (; i + 32 <= stride; i += 32)
-                    {
-                        Vector256<int> a0 = half, a1 = half, a2 = half, a3 = half;
-                        byte* p = s0p + i;
-                        for (int y = 0; y < ysize; y++, p += stride)
-                        {
-                            Vector256<int> kv = Vector256.Create(k[y]);
-                            a0 = Avx2.Add(a0, Avx2.MultiplyLow(Avx2.ConvertToVector256Int32(p), kv));
-                            a1 = Avx2.Add(a1, Avx2.MultiplyLow(Avx2.ConvertToVector256Int32(p + 8), kv));
-                            a2 = Avx2.Add(a2, Avx2.MultiplyLow(Avx2.ConvertToVector256Int32(p + 16), kv));
-                            a3 = Avx2.Add(a3, Avx2.MultiplyLow(Avx2.ConvertToVector256Int32(p + 24), kv));
-                        }
-                        a0 = Avx2.Min(Avx2.Max(Avx2.ShiftRightArithmetic(a0, ResampleCoefficients.PrecisionBits), zero), max);
-                        a1 = Avx2.Min(Avx2.Max(Avx2.ShiftRightArithmetic(a1, ResampleCoefficients.PrecisionBits), zero), max);
-                        a2 = Avx2.Min(Avx2.Max(Avx2.ShiftRightArithmetic(a2, ResampleCoefficients.PrecisionBits), zero), max);
-                        a3 = Avx2.Min(Avx2.Max(Avx2.ShiftRightArithmetic(a3, ResampleCoefficients.PrecisionBits), zero), max);
-                        Vector256<byte> b = Vector256.Narrow(Vector256.Narrow(a0, a1), Vector256.Narrow(a2, a3)).AsByte();
-                        b.Store(drow + i);
-                    }
+                    Vector512<int> kv = Vector512.Create(k[y]);
+                    a0 += Avx512F.MultiplyLow(Avx512F.ConvertToVector512Int32(Vector128.Load(p)), kv);
+                    a1 += Avx512F.MultiplyLow(Avx512F.ConvertToVector512Int32(Vector128.Load(p + 16)), kv);
+                    a2 += Avx512F.MultiplyLow(Avx512F.ConvertToVector512Int32(Vector128.Load(p + 32)), kv);
+                    a3 += Avx512F.MultiplyLow(Avx512F.ConvertToVector512Int32(Vector128.Load(p + 48)), kv);
                 }
-                for (; i < stride; i++)
-                {
-                    int ss = ResampleCoefficients.Half;
-                    byte* p = s0p + i;
-                    for (int y = 0; y < ysize; y++, p += stride) ss += *p * k[y];
-                    drow[i] = Clip8(ss);
-                }
+                HorizontalBlockPlan.StoreClip8(a0, drow + i);
+                HorizontalBlockPlan.StoreClip8(a1, drow + i + 16);
+                HorizontalBlockPlan.StoreClip8(a2, drow + i + 32);
+                HorizontalBlockPlan.StoreClip8(a3, drow + i + 48);
             }
+        }
+        if (vec)
+        {
+            Vector256<int> half = Vector256.Create(ResampleCoefficients.Half);
+            Vector256<int> zero = Vector256<int>.Zero, max = Vector256.Create(255);
+            for (; i + 32 <= stride; i += 32)
+            {
+                Vector256<int> a0 = half, a1 = half, a2 = half, a3 = half;
+                byte* p = s0p + i;
+                for (int y = 0; y < ysize; y++, p += stride)
+                {
+                    Vector256<int> kv = Vector256.Create(k[y]);
+                    a0 = Avx2.Add(a0, Avx2.MultiplyLow(Avx2.ConvertToVector256Int32(p), kv));
+                    a1 = Avx2.Add(a1, Avx2.MultiplyLow(Avx2.ConvertToVector256Int32(p + 8), kv));
+                    a2 = Avx2.Add(a2, Avx2.MultiplyLow(Avx2.ConvertToVector256Int32(p + 16), kv));
+                    a3 = Avx2.Add(a3, Avx2.MultiplyLow(Avx2.ConvertToVector256Int32(p + 24), kv));
+                }
+                a0 = Avx2.Min(Avx2.Max(Avx2.ShiftRightArithmetic(a0, ResampleCoefficients.PrecisionBits), zero), max);
+                a1 = Avx2.Min(Avx2.Max(Avx2.ShiftRightArithmetic(a1, ResampleCoefficients.PrecisionBits), zero), max);
+                a2 = Avx2.Min(Avx2.Max(Avx2.ShiftRightArithmetic(a2, ResampleCoefficients.PrecisionBits), zero), max);
+                a3 = Avx2.Min(Avx2.Max(Avx2.ShiftRightArithmetic(a3, ResampleCoefficients.PrecisionBits), zero), max);
+                Vector256<byte> b = Vector256.Narrow(Vector256.Narrow(a0, a1), Vector256.Narrow(a2, a3)).AsByte();
+                b.Store(drow + i);
+            }
+        }
+        for (; i < stride; i++)
+        {
+            int ss = ResampleCoefficients.Half;
+            byte* p = s0p + i;
+            for (int y = 0; y < ysize; y++, p += stride) ss += *p * k[y];
+            drow[i] = Clip8(ss);
         }
     }
 }

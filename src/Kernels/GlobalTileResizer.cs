@@ -49,7 +49,20 @@ public static class GlobalTileResizer
                     var w = AntialiasWeights.Compute(width, size);
                     try
                     {
-                        if (simd && Avx2.IsSupported && Fma.IsSupported && size >= 8) HorizontalGather(ps, width, height, size, w, hOut, fused);
+                        if (simd && GlobalPhasePlan.TryCreate(width, size, w, fused, out var phases))
+                        {
+                            try
+                            {
+                                long plane = (long)size * height, total = 3L * width * height;
+                                for (int y = 0; y < height; y++)
+                                {
+                                    float* d0 = hOut + (long)y * size;
+                                    phases.RunRow(ps + 3L * width * y, total - 3L * width * y, d0, d0 + plane, d0 + 2 * plane, w, fused);
+                                }
+                            }
+                            finally { phases.Return(); }
+                        }
+                        else if (simd && Avx2.IsSupported && Fma.IsSupported && size >= 8) HorizontalGather(ps, width, height, size, w, hOut, fused);
                         else Horizontal(ps, width, height, size, w, hOut, fused);
                     }
                     finally { w.Return(); }

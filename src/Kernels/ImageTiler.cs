@@ -1,4 +1,6 @@
 using System.Buffers;
+using System.Runtime.InteropServices;
+using NanoVlm.Kernels.Internal;
 
 namespace NanoVlm.Kernels;
 
@@ -25,6 +27,9 @@ public static class ImageTiler
     {
         var g = Validate(rgb.Length, width, height, destination.Length, resizedOut.Length, options);
         int tw = g.TargetWidth, th = g.TargetHeight, s = g.SplitSize;
+        if (Fused(rgb, width, height, g, options, destination, MemoryMarshal.AsBytes(destination[(g.Grid.HasGlobalTile ? (int)g.TileFloatCount : 0)..]),
+            FusedTileFormat.Float32, resizedOut))
+            return g;
         byte[]? rented = null;
         Span<byte> resized = resizedOut.IsEmpty ? (rented = ArrayPool<byte>.Shared.Rent((int)g.ResizedByteCount)) : resizedOut;
         try
@@ -53,7 +58,7 @@ public static class ImageTiler
     /// The split-format variant: the global tile (when the grid is not 1×1) as float32 into <paramref name="globalTile"/>
     /// (3·S·S floats, exactly <see cref="Process(ReadOnlySpan{byte}, int, int, Span{float}, ImagePipelineOptions?)"/>'s
     /// first tile) and the n_h·n_w grid tiles as bytes into <paramref name="tiles"/> ([n_h·n_w, 3, S, S] uint8, see
-    /// <see cref="TileWriter.WriteTilesUInt8"/>). The global tile is a float resize of the float image, not a byte
+    /// <see cref="TileWriter.WriteTilesUInt8(ReadOnlySpan{byte}, int, int, int, Span{byte})"/>). The global tile is a float resize of the float image, not a byte
     /// image, so only the grid tiles can travel as bytes without changing a value.
     /// </summary>
     /// <exception cref="ImageSizeException">Bad or too large size; nothing is written.</exception>
@@ -68,6 +73,8 @@ public static class ImageTiler
             throw new ArgumentException($"Global tile has {globalTile.Length} elements, [3,{s},{s}] needs {tile}", nameof(globalTile));
         if (tiles.Length < g.ResizedByteCount)
             throw new ArgumentException($"Tiles have {tiles.Length} bytes, the grid [{g.Grid.TileCount},3,{s},{s}] needs {g.ResizedByteCount}", nameof(tiles));
+        if (Fused(rgb, width, height, g, options, globalTile, tiles, FusedTileFormat.UInt8, Span<byte>.Empty))
+            return g;
         byte[] rented = ArrayPool<byte>.Shared.Rent((int)g.ResizedByteCount);
         try
         {
@@ -89,6 +96,24 @@ public static class ImageTiler
     {
         var g = Validate(rgb.Length, width, height, destination.Length, 0, options);
         int tw = g.TargetWidth, th = g.TargetHeight, s = g.SplitSize, tile = (int)g.TileFloatCount;
+        if (g.Grid.HasGlobalTile && WideSimd.Enabled)
+        {
+            // fused: the global tile as float32 into pooled scratch, then rounded to bfloat16 like the separate path
+            float[] globF = ArrayPool<float>.Shared.Rent(tile);
+            try
+            {
+                if (Fused(rgb, width, height, g, options, globF.AsSpan(0, tile), MemoryMarshal.AsBytes(destination[tile..]), FusedTileFormat.BFloat16, Span<byte>.Empty))
+                {
+                    for (int i = 0; i < tile; i++) destination[i] = TileWriter.ToBFloat16(globF[i]);
+                    return g;
+                }
+            }
+            finally { ArrayPool<float>.Shared.Return(globF); }
+        }
+        else if (!g.Grid.HasGlobalTile && Fused(rgb, width, height, g, options, Span<float>.Empty, MemoryMarshal.AsBytes(destination), FusedTileFormat.BFloat16, Span<byte>.Empty))
+        {
+            return g;
+        }
         byte[] resized = ArrayPool<byte>.Shared.Rent((int)g.ResizedByteCount);
         float[]? glob = g.Grid.HasGlobalTile ? ArrayPool<float>.Shared.Rent(tile) : null;
         try
@@ -109,6 +134,17 @@ public static class ImageTiler
             if (glob != null) ArrayPool<float>.Shared.Return(glob);
         }
         return g;
+    }
+
+    // The fused single pass (resize rows straight into tiles and the global tile) where it applies.
+    private static unsafe bool Fused(ReadOnlySpan<byte> rgb, int width, int height, in ImageGeometry g, ImagePipelineOptions? options,
+        Span<float> global, Span<byte> tiles, FusedTileFormat format, Span<byte> resizedOut)
+    {
+        if (!WideSimd.Enabled) return false;
+        fixed (float* pg = global)
+        fixed (byte* pt = tiles)
+        fixed (byte* pr = resizedOut)
+            return FusedTiler.TryProcess(rgb, width, height, g, (options ?? ImagePipelineOptions.Default).GlobalAccumulation, pg, pt, format, pr);
     }
 
     internal static ImageGeometry Validate(int rgbLen, int width, int height, int dstLen, int resizedLen, ImagePipelineOptions? options)

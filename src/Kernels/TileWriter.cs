@@ -44,32 +44,36 @@ public static class TileWriter
     internal static unsafe void WriteTiles(ReadOnlySpan<byte> resized, int width, int height, int split, Span<float> destination, bool simd)
     {
         Check(resized.Length, width, height, split, destination.Length);
-        int nh = height / split, nw = width / split;
-        long plane = (long)split * split;
+        int nw = width / split;
         bool vec = simd && Avx2.IsSupported;
         fixed (byte* ps = resized)
         fixed (float* pd = destination)
         {
-            for (int r = 0; r < nh; r++)
-                for (int c = 0; c < nw; c++)
-                {
-                    float* tile = pd + (long)(r * nw + c) * 3 * plane;
-                    for (int y = 0; y < split; y++)
-                    {
-                        byte* s = ps + ((long)(r * split + y) * width + (long)c * split) * 3;
-                        float* dr = tile + (long)y * split, dg = dr + plane, db = dg + plane;
-                        int x = 0;
-                        if (vec)
-                            for (; x + 16 <= split; x += 16)
-                                Deinterleave16(s + 3 * x, dr + x, dg + x, db + x);
-                        for (; x < split; x++)
-                        {
-                            dr[x] = s[3 * x] / 255f;
-                            dg[x] = s[3 * x + 1] / 255f;
-                            db[x] = s[3 * x + 2] / 255f;
-                        }
-                    }
-                }
+            for (int y = 0; y < height; y++)
+                WriteTileRowFloat32(ps + (long)y * width * 3, width, y, split, pd, nw, vec);
+        }
+    }
+
+    /// <summary>One resized RGB8 row (image row <paramref name="y"/>) into its place in the float32 tiles at
+    /// <paramref name="tiles"/> (the fused resize calls it while the row is in cache).</summary>
+    internal static unsafe void WriteTileRowFloat32(byte* row, int width, int y, int split, float* tiles, int nw, bool vec)
+    {
+        long plane = (long)split * split;
+        int r = y / split, ty = y - r * split;
+        for (int c = 0; c < nw; c++)
+        {
+            byte* s = row + (long)c * split * 3;
+            float* dr = tiles + (long)(r * nw + c) * 3 * plane + (long)ty * split, dg = dr + plane, db = dg + plane;
+            int x = 0;
+            if (vec)
+                for (; x + 16 <= split; x += 16)
+                    Deinterleave16(s + 3 * x, dr + x, dg + x, db + x);
+            for (; x < split; x++)
+            {
+                dr[x] = s[3 * x] / 255f;
+                dg[x] = s[3 * x + 1] / 255f;
+                db[x] = s[3 * x + 2] / 255f;
+            }
         }
     }
 
@@ -79,18 +83,61 @@ public static class TileWriter
     /// (a quarter of the float32 bytes to move). <see cref="ToFloat"/> of every byte gives exactly <see cref="WriteTiles(ReadOnlySpan{byte}, int, int, int, Span{float})"/>'s floats.
     /// </summary>
     public static void WriteTilesUInt8(ReadOnlySpan<byte> resized, int width, int height, int split, Span<byte> destination)
+        => WriteTilesUInt8(resized, width, height, split, destination, simd: true);
+
+    internal static unsafe void WriteTilesUInt8(ReadOnlySpan<byte> resized, int width, int height, int split, Span<byte> destination, bool simd)
     {
         Check(resized.Length, width, height, split, destination.Length);
-        SplitMapped(resized, width, height, split, destination, IdentityBytes);
+        if (!simd || !Ssse3.IsSupported)
+        {
+            SplitMapped(resized, width, height, split, destination, IdentityBytes);
+            return;
+        }
+        int nh = height / split, nw = width / split;
+        fixed (byte* ps = resized)
+        fixed (byte* pd = destination)
+        {
+            for (int y = 0; y < height; y++)
+                WriteTileRowUInt8(ps + (long)y * width * 3, width, y, split, pd, nw);
+        }
+    }
+
+    /// <summary>
+    /// One resized RGB8 row (<paramref name="width"/> pixels, image row <paramref name="y"/>) into its place in the
+    /// uint8 tiles [n_h·n_w, 3, S, S] at <paramref name="tiles"/>: the row-at-a-time form the fused resize uses while
+    /// the row is still in cache.
+    /// </summary>
+    internal static unsafe void WriteTileRowUInt8(byte* row, int width, int y, int split, byte* tiles, int nw)
+    {
+        long plane = (long)split * split;
+        int r = y / split, ty = y - r * split;
+        for (int c = 0; c < nw; c++)
+        {
+            byte* s = row + (long)c * split * 3;
+            byte* dr = tiles + (long)(r * nw + c) * 3 * plane + (long)ty * split, dg = dr + plane, db = dg + plane;
+            int x = 0;
+            for (; x + 16 <= split; x += 16)
+            {
+                byte* q = s + 3 * x;
+                Vector128<byte> v0 = Sse2.LoadVector128(q), v1 = Sse2.LoadVector128(q + 16), v2 = Sse2.LoadVector128(q + 32);
+                Sse2.Store(dr + x, Sse2.Or(Sse2.Or(Ssse3.Shuffle(v0, R0), Ssse3.Shuffle(v1, R1)), Ssse3.Shuffle(v2, R2)));
+                Sse2.Store(dg + x, Sse2.Or(Sse2.Or(Ssse3.Shuffle(v0, G0), Ssse3.Shuffle(v1, G1)), Ssse3.Shuffle(v2, G2)));
+                Sse2.Store(db + x, Sse2.Or(Sse2.Or(Ssse3.Shuffle(v0, B0), Ssse3.Shuffle(v1, B1)), Ssse3.Shuffle(v2, B2)));
+            }
+            for (; x < split; x++)
+            {
+                dr[x] = s[3 * x];
+                dg[x] = s[3 * x + 1];
+                db[x] = s[3 * x + 2];
+            }
+        }
     }
 
     /// <summary>Same as <see cref="WriteTiles(ReadOnlySpan{byte}, int, int, int, Span{float})"/> with bfloat16 bits as output.</summary>
     public static void WriteTilesBFloat16(ReadOnlySpan<byte> resized, int width, int height, int split, Span<ushort> destination)
     {
         Check(resized.Length, width, height, split, destination.Length);
-        Span<ushort> lut = stackalloc ushort[256];
-        for (int i = 0; i < 256; i++) lut[i] = ToBFloat16(i / 255f);
-        SplitMapped(resized, width, height, split, destination, lut);
+        SplitMapped(resized, width, height, split, destination, BFloat16Table);
     }
 
     private static readonly byte[] IdentityBytes = [.. Enumerable.Range(0, 256).Select(i => (byte)i)];
@@ -99,28 +146,34 @@ public static class TileWriter
     private static unsafe void SplitMapped<T>(ReadOnlySpan<byte> resized, int width, int height, int split, Span<T> destination,
         ReadOnlySpan<T> map) where T : unmanaged
     {
-        int nh = height / split, nw = width / split;
-        long plane = (long)split * split;
+        int nw = width / split;
         fixed (byte* ps = resized)
         fixed (T* pd = destination)
         fixed (T* pm = map)
         {
-            for (int r = 0; r < nh; r++)
-                for (int c = 0; c < nw; c++)
-                {
-                    T* tile = pd + (long)(r * nw + c) * 3 * plane;
-                    for (int y = 0; y < split; y++)
-                    {
-                        byte* s = ps + ((long)(r * split + y) * width + (long)c * split) * 3;
-                        T* dr = tile + (long)y * split, dg = dr + plane, db = dg + plane;
-                        for (int x = 0; x < split; x++)
-                        {
-                            dr[x] = pm[s[3 * x]];
-                            dg[x] = pm[s[3 * x + 1]];
-                            db[x] = pm[s[3 * x + 2]];
-                        }
-                    }
-                }
+            for (int y = 0; y < height; y++)
+                WriteTileRowMapped(ps + (long)y * width * 3, y, split, pd, nw, pm);
+        }
+    }
+
+    /// <summary>bfloat16 bits of every byte value (the table <see cref="WriteTilesBFloat16"/> maps through).</summary>
+    internal static ushort[] BFloat16Table { get; } = [.. Enumerable.Range(0, 256).Select(i => ToBFloat16(i / 255f))];
+
+    /// <summary>One resized row into mapped tiles (table <paramref name="map"/> per byte value).</summary>
+    internal static unsafe void WriteTileRowMapped<T>(byte* row, int y, int split, T* tiles, int nw, T* map) where T : unmanaged
+    {
+        long plane = (long)split * split;
+        int r = y / split, ty = y - r * split;
+        for (int c = 0; c < nw; c++)
+        {
+            byte* s = row + (long)c * split * 3;
+            T* dr = tiles + (long)(r * nw + c) * 3 * plane + (long)ty * split, dg = dr + plane, db = dg + plane;
+            for (int x = 0; x < split; x++)
+            {
+                dr[x] = map[s[3 * x]];
+                dg[x] = map[s[3 * x + 1]];
+                db[x] = map[s[3 * x + 2]];
+            }
         }
     }
 
