@@ -20,7 +20,7 @@ public sealed class DeviceGradientReducer : IGradientReducer, IDisposable
     private readonly ICommunicator _host;
     private readonly Parameter[] _parameters;
     private readonly Tensor _bucket;
-    private readonly List<Segment>[] _buckets;
+    private readonly List<GradientSegment>[] _buckets;
     private readonly bool _ownsCollective;
 
     /// <summary>Plans the buckets over <paramref name="parameters"/> and allocates one bucket on their device.</summary>
@@ -51,21 +51,7 @@ public sealed class DeviceGradientReducer : IGradientReducer, IDisposable
         Elements = _parameters.Sum(p => p.numel());
         BucketElements = (int)Math.Max(1, Math.Min(bucketElements, Elements));
         _bucket = empty(BucketElements, ScalarType.Float32, device);
-        var buckets = new List<List<Segment>> { new() };
-        int used = 0;
-        for (int i = 0; i < _parameters.Length; i++)
-        {
-            long n = _parameters[i].numel(), done = 0;
-            while (done < n)
-            {
-                if (used == BucketElements) { buckets.Add([]); used = 0; }
-                int take = (int)Math.Min(n - done, BucketElements - used);
-                buckets[^1].Add(new Segment(i, done, used, take));
-                done += take;
-                used += take;
-            }
-        }
-        _buckets = [.. buckets];
+        _buckets = GradientBuckets.Plan(_parameters, BucketElements);
     }
 
     /// <inheritdoc/>
@@ -154,6 +140,4 @@ public sealed class DeviceGradientReducer : IGradientReducer, IDisposable
         _bucket.Dispose();
         if (_ownsCollective) _collective.Dispose();
     }
-
-    private readonly record struct Segment(int Parameter, long ParameterOffset, int BucketOffset, int Count);
 }

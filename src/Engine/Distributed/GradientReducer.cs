@@ -30,7 +30,7 @@ public sealed class GradientReducer : IGradientReducer
     private readonly ICommunicator _communicator;
     private readonly Parameter[] _parameters;
     private readonly float[] _bucket;
-    private readonly List<Segment>[] _buckets;
+    private readonly List<GradientSegment>[] _buckets;
 
     /// <summary>Plans the buckets over <paramref name="parameters"/>.</summary>
     /// <param name="communicator">The ranks.</param>
@@ -49,21 +49,7 @@ public sealed class GradientReducer : IGradientReducer
         Elements = _parameters.Sum(p => p.numel());
         BucketElements = (int)Math.Max(1, Math.Min(bucketElements, Elements));
         _bucket = GC.AllocateUninitializedArray<float>(BucketElements, pinned: true);
-        var buckets = new List<List<Segment>> { new() };
-        int used = 0;
-        for (int i = 0; i < _parameters.Length; i++)
-        {
-            long n = _parameters[i].numel(), done = 0;
-            while (done < n)
-            {
-                if (used == BucketElements) { buckets.Add([]); used = 0; }
-                int take = (int)Math.Min(n - done, BucketElements - used);
-                buckets[^1].Add(new Segment(i, done, used, take));
-                done += take;
-                used += take;
-            }
-        }
-        _buckets = [.. buckets];
+        _buckets = GradientBuckets.Plan(_parameters, BucketElements);
     }
 
     /// <summary>What the reduced gradient is the gradient of.</summary>
@@ -140,6 +126,4 @@ public sealed class GradientReducer : IGradientReducer
 
     // The tensor's own memory (a CPU float32 contiguous tensor), not a copy.
     private static Span<float> Values(Tensor t) => MemoryMarshal.Cast<byte, float>(t.bytes);
-
-    private readonly record struct Segment(int Parameter, long ParameterOffset, int BucketOffset, int Count);
 }
