@@ -80,18 +80,9 @@ public sealed class DeviceGradientReducer : IGradientReducer, IDisposable
     {
         _collective.Synchronize(); // the backward's kernels are not the all-reduce's time
         long start = Stopwatch.GetTimestamp();
-        double collective = 0;
-        long bytes = 0;
-        double divisor = _host.Size;
-        if (Objective == GradientObjective.GlobalTokenMean)
-        {
-            Span<double> tokens = [localTokens];
-            long t = Stopwatch.GetTimestamp();
-            _host.AllReduce(tokens, ReduceOperation.Sum);
-            collective += Stopwatch.GetElapsedTime(t).TotalSeconds;
-            bytes += sizeof(double);
-            divisor = tokens[0] > 0 ? tokens[0] : 1;
-        }
+        var (divisor, collective, bytes) = GradientBuckets.Divisor(_host, Objective, localTokens);
+        // Held for the native calls: a temporary Scalar made from the double could be freed by a GC mid-call.
+        using var divide = divisor.ToScalar();
         using (NewDisposeScope())
         {
             var grads = new Tensor[_parameters.Length];
@@ -121,7 +112,7 @@ public sealed class DeviceGradientReducer : IGradientReducer, IDisposable
                 _collective.AllReduceSum(values);
                 collective += Stopwatch.GetElapsedTime(t).TotalSeconds;
                 bytes += (long)length * sizeof(float);
-                values.div_(divisor);
+                values.div_(divide);
                 foreach (var s in segments)
                     flat[s.Parameter].narrow(0, s.ParameterOffset, s.Count).copy_(_bucket.narrow(0, s.BucketOffset, s.Count));
             }

@@ -16,6 +16,19 @@ internal readonly record struct GradientSegment(int Parameter, long ParameterOff
 /// </summary>
 internal static class GradientBuckets
 {
+    /// <summary>What the summed gradients are divided by: the rank count (nanoVLM's mean over ranks), or for
+    /// <see cref="GradientObjective.GlobalTokenMean"/> the step's labelled tokens over all ranks (one all-reduce of
+    /// <paramref name="localTokens"/> on <paramref name="host"/>; at least 1).</summary>
+    /// <returns>The divisor, the seconds spent in the collective and the bytes it reduced.</returns>
+    public static (double Divisor, double CollectiveSeconds, long Bytes) Divisor(ICommunicator host, GradientObjective objective, long localTokens)
+    {
+        if (objective != GradientObjective.GlobalTokenMean) return (host.Size, 0, 0);
+        Span<double> tokens = [localTokens];
+        long t = System.Diagnostics.Stopwatch.GetTimestamp();
+        host.AllReduce(tokens, ReduceOperation.Sum);
+        return (tokens[0] > 0 ? tokens[0] : 1, System.Diagnostics.Stopwatch.GetElapsedTime(t).TotalSeconds, sizeof(double));
+    }
+
     /// <summary>Lays <paramref name="parameters"/> out in buckets of <paramref name="bucketElements"/> elements.</summary>
     public static List<GradientSegment>[] Plan(IReadOnlyList<Parameter> parameters, int bucketElements)
     {

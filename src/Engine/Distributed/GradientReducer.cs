@@ -74,18 +74,7 @@ public sealed class GradientReducer : IGradientReducer
     public GradientReduction Reduce(long localTokens)
     {
         long start = Stopwatch.GetTimestamp();
-        double collective = 0;
-        long bytes = 0;
-        double divisor = _communicator.Size;
-        if (Objective == GradientObjective.GlobalTokenMean)
-        {
-            Span<double> tokens = [localTokens];
-            long t = Stopwatch.GetTimestamp();
-            _communicator.AllReduce(tokens, ReduceOperation.Sum);
-            collective += Stopwatch.GetElapsedTime(t).TotalSeconds;
-            bytes += sizeof(double);
-            divisor = tokens[0] > 0 ? tokens[0] : 1;
-        }
+        var (divisor, collective, bytes) = GradientBuckets.Divisor(_communicator, Objective, localTokens);
         using (NewDisposeScope())
         {
             var grads = new Tensor[_parameters.Length];

@@ -51,47 +51,23 @@ public sealed class Batch : IDisposable
     }
 
     /// <summary>Samples in the batch.</summary>
-    public int Samples
-    {
-        get
-        {
-            var n = 0;
-            foreach (var p in _packs) n += p.SampleCount;
-            return n;
-        }
-    }
+    public int Samples => (int)Sum(static p => p.SampleCount);
 
     /// <summary>Real tokens in the batch.</summary>
-    public long Tokens
-    {
-        get
-        {
-            long n = 0;
-            foreach (var p in _packs) n += p.Tokens;
-            return n;
-        }
-    }
+    public long Tokens => Sum(static p => p.Tokens);
 
     /// <summary>Images in the batch.</summary>
-    public int Images
-    {
-        get
-        {
-            var n = 0;
-            foreach (var p in _packs) n += p.ImageGrids.Count;
-            return n;
-        }
-    }
+    public int Images => (int)Sum(static p => p.ImageGrids.Count);
 
     /// <summary>Bytes of data in the batch.</summary>
-    public long Bytes
+    public long Bytes => Sum(static p => p.Bytes);
+
+    // A loop, not LINQ: no enumerator per read (the static lambda is cached).
+    private long Sum(Func<PackedSequence, long> of)
     {
-        get
-        {
-            long n = 0;
-            foreach (var p in _packs) n += p.Bytes;
-            return n;
-        }
+        long n = 0;
+        foreach (var p in _packs) n += of(p);
+        return n;
     }
 
     /// <summary>Returns the slabs to the pool.</summary>

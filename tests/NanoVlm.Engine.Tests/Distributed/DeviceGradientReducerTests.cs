@@ -32,17 +32,7 @@ public sealed class DeviceGradientReducerTests
         public void Dispose() { }
     }
 
-    private static VisionLanguageModel Model()
-    {
-        var tok = VlmTokenizer.LoadDefault();
-        manual_seed(0);
-        return new VisionLanguageModel(new VlmConfig
-        {
-            VitHiddenDim = 16, VitInterDim = 32, VitPatchSize = 8, VitImgSize = 16, VitNHeads = 2, VitNBlocks = 1,
-            LmHiddenDim = 16, LmInterDim = 32, LmNHeads = 2, LmNKvHeads = 1, LmNBlocks = 1, LmVocabSize = tok.VocabularySize,
-            MpPixelShuffleFactor = 2, MpImageTokenLength = 1, LmMaxLength = 64, MaxImgSize = 32,
-        }, tok.ImageTokenId);
-    }
+    private static VisionLanguageModel Model() => GradientReducerTests.Model();
 
     // Random gradients; the first parameter has none (zeros take its place), the first matrix a non-contiguous one.
     private static void SetGradients(IReadOnlyList<TorchSharp.Modules.Parameter> ps, int matrix)

@@ -32,7 +32,8 @@ public sealed class GradientReducerTests
         public void Dispose() { }
     }
 
-    private static VisionLanguageModel Model()
+    /// <summary>The one-block model both reducers' tests share (seeded).</summary>
+    internal static VisionLanguageModel Model()
     {
         var tok = VlmTokenizer.LoadDefault();
         manual_seed(0);
