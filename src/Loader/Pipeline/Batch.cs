@@ -5,7 +5,8 @@ namespace NanoVlm.Loader.Pipeline;
 /// <summary>
 /// <see cref="DataLoaderOptions.BatchSize"/> packed sequences (fewer at the very end of a finite run), each in its own
 /// pinned slab. The batch owns the slabs: <see cref="Dispose"/> returns them to the loader's pool (a second dispose is
-/// ignored); views taken from it are invalid afterwards. Not disposing batches stalls the loader (back-pressure).
+/// ignored); views taken from it are invalid afterwards, and its <see cref="PackedSequence"/> objects, which belong to
+/// their slabs, describe later packs. Not disposing batches stalls the loader (back-pressure).
 /// </summary>
 public sealed class Batch : IDisposable
 {

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Runtime.ExceptionServices;
-using System.Threading.Channels;
+using System.Runtime.CompilerServices;
 using NanoVlm.Kernels;
 using NanoVlm.Loader.Pipeline.Internal;
 using NanoVlm.Loader.Sources;
@@ -37,8 +37,8 @@ public sealed class DataLoader : IAsyncEnumerable<Batch>, IEnumerable<Batch>, IA
     private readonly StageMeter[] _stages;
     private readonly CancellationTokenSource _cts = new();
     private readonly BlockingRing<OwnedRow> _rows;
-    private readonly Channel<BatchPlan>[] _plans;
-    private readonly Channel<Batch>[] _outputs;
+    private readonly BlockingRing<BatchPlan>[] _plans;
+    private readonly BlockingRing<Batch>[] _outputs;
     private readonly PipelineFault _fault;
     private readonly string _fingerprint;
     private readonly long _started = Stopwatch.GetTimestamp();
@@ -96,13 +96,13 @@ public sealed class DataLoader : IAsyncEnumerable<Batch>, IEnumerable<Batch>, IA
         _stages = [_read, _shape, _plan, _materialize, _consume];
         LoaderTelemetry.Register(_stages);
         _rows = new BlockingRing<OwnedRow>(_o.ReadAheadRows, _cts.Token);
-        _plans = new Channel<BatchPlan>[_o.Workers];
-        _outputs = new Channel<Batch>[_o.Workers];
+        _plans = new BlockingRing<BatchPlan>[_o.Workers];
+        _outputs = new BlockingRing<Batch>[_o.Workers];
         var perWorker = Math.Max(1, (_o.OutputCapacity + _o.Workers - 1) / _o.Workers);
         for (var w = 0; w < _o.Workers; w++)
         {
-            _plans[w] = Channel.CreateBounded<BatchPlan>(new BoundedChannelOptions(1) { SingleReader = true, SingleWriter = true });
-            _outputs[w] = Channel.CreateBounded<Batch>(new BoundedChannelOptions(perWorker) { SingleReader = true, SingleWriter = true });
+            _plans[w] = new BlockingRing<BatchPlan>(1, _cts.Token);
+            _outputs[w] = new BlockingRing<Batch>(perWorker, _cts.Token);
         }
         _fault = new PipelineFault(_cts, _outputs);
     }
@@ -130,7 +130,69 @@ public sealed class DataLoader : IAsyncEnumerable<Batch>, IEnumerable<Batch>, IA
 
     /// <summary>Reads the next batch; null at the end of a finite run. Throws the exception of a failed stage.</summary>
     /// <param name="cancellationToken">Cancels the wait and stops every stage of the loader (which is then finished).</param>
+    /// <remarks>A wait allocates nothing beyond the thread-pool item that resumes it (the method's state is pooled).</remarks>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<Batch?> ReadNextAsync(CancellationToken cancellationToken = default)
+    {
+        var ring = BeginRead(cancellationToken);
+        var waitStart = Stopwatch.GetTimestamp();
+        try
+        {
+            while (true)
+            {
+                if (ring.TryRead(out var batch)) return Consumed(batch);
+                cancellationToken.ThrowIfCancellationRequested();
+                bool more;
+                try
+                {
+                    more = await ring.WaitToReadAsync(cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception) when (_fault.Exception is not null)
+                {
+                    ExceptionDispatchInfo.Throw(_fault.Exception);
+                    throw;
+                }
+                if (!more) return Ended();
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // The consumer gave up: stop every stage now (the loader is finished; dispose it to reclaim slabs).
+            try { _cts.Cancel(); } catch (ObjectDisposedException) { }
+            throw;
+        }
+        finally
+        {
+            EndRead(waitStart);
+        }
+    }
+
+    /// <summary>The synchronous <see cref="ReadNextAsync"/>: blocks the calling thread on the next worker's output.</summary>
+    private Batch? ReadNext()
+    {
+        var ring = BeginRead(default);
+        var waitStart = Stopwatch.GetTimestamp();
+        try
+        {
+            if (ring.TryRead(out var batch)) return Consumed(batch);
+            try
+            {
+                return ring.Read(out batch) ? Consumed(batch) : Ended();
+            }
+            catch (Exception) when (_fault.Exception is not null)
+            {
+                ExceptionDispatchInfo.Throw(_fault.Exception);
+                throw;
+            }
+        }
+        finally
+        {
+            EndRead(waitStart);
+        }
+    }
+
+    /// <summary>Starts the loader on the first read; the ring of the worker whose batch comes next.</summary>
+    private BlockingRing<Batch> BeginRead(CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         if (cancellationToken.IsCancellationRequested)
@@ -140,46 +202,27 @@ public sealed class DataLoader : IAsyncEnumerable<Batch>, IEnumerable<Batch>, IA
         }
         EnsureStarted();
         if (_consumeSince != 0) _consume.Busy(_consumeSince);
-        var waitStart = Stopwatch.GetTimestamp();
-        try
-        {
-            var reader = _outputs[(int)(_next % _o.Workers)].Reader;
-            while (true)
-            {
-                if (reader.TryRead(out var batch))
-                {
-                    _next++;
-                    _consume.Item(batch.Bytes);
-                    return batch;
-                }
-                bool more;
-                try
-                {
-                    more = await reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false);
-                }
-                catch (Exception) when (_fault.Exception is not null)
-                {
-                    ExceptionDispatchInfo.Throw(_fault.Exception);
-                    throw;
-                }
-                catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-                {
-                    // The consumer gave up: stop every stage now (the loader is finished; dispose it to reclaim slabs).
-                    try { _cts.Cancel(); } catch (ObjectDisposedException) { }
-                    throw;
-                }
-                if (!more)
-                {
-                    if (_fault.Exception is { } fault) ExceptionDispatchInfo.Throw(fault);
-                    return null;
-                }
-            }
-        }
-        finally
-        {
-            _consume.BlockedIn(waitStart);
-            _consumeSince = Stopwatch.GetTimestamp();
-        }
+        return _outputs[(int)(_next % _o.Workers)];
+    }
+
+    private Batch Consumed(Batch batch)
+    {
+        _next++;
+        _consume.Item(batch.Bytes);
+        return batch;
+    }
+
+    /// <summary>The run ended: null, or the failure of a stage.</summary>
+    private Batch? Ended()
+    {
+        if (_fault.Exception is { } fault) ExceptionDispatchInfo.Throw(fault);
+        return null;
+    }
+
+    private void EndRead(long waitStart)
+    {
+        _consume.BlockedIn(waitStart);
+        _consumeSince = Stopwatch.GetTimestamp();
     }
 
     /// <inheritdoc />
@@ -198,7 +241,7 @@ public sealed class DataLoader : IAsyncEnumerable<Batch>, IEnumerable<Batch>, IA
 
         IEnumerator<Batch> Enumerate()
         {
-            while (ReadNextAsync().AsTask().GetAwaiter().GetResult() is { } batch)
+            while (ReadNext() is { } batch)
                 yield return batch;
         }
     }
@@ -220,7 +263,7 @@ public sealed class DataLoader : IAsyncEnumerable<Batch>, IEnumerable<Batch>, IA
         var imageFailures = new ImageFailurePolicy(_o.StrictImages, _counters, Log);
         var read = new ReadStage(_sources, _o, _resume, _counters, _read, _rows, _fault);
         var plan = new PlanStage(_o, _sources, _resume, _fingerprint, _counters, (_shape, _plan), _rows, _plans, _fault,
-            () => new SampleShaper(_o, _tokenizer, _counters, imageFailures), new StateSnapshotPool());
+            () => new SampleShaper(_o, _tokenizer, _counters, imageFailures), new StateSnapshotPool(), new ReusePool<BatchPlan>());
         var materialize = new MaterializeStage(_o, _layout, _pool, _tokenizer.PadTokenId, _counters, _materialize, imageFailures, _fault);
         var tasks = new List<Task>
         {
@@ -229,7 +272,7 @@ public sealed class DataLoader : IAsyncEnumerable<Batch>, IEnumerable<Batch>, IA
         };
         for (var w = 0; w < _o.Workers; w++)
         {
-            var (plans, outputs) = (_plans[w].Reader, _outputs[w].Writer);
+            var (plans, outputs) = (_plans[w], _outputs[w]);
             tasks.Add(Task.Factory.StartNew(() => materialize.Run(plans, outputs, ct), ct, TaskCreationOptions.LongRunning, TaskScheduler.Default));
         }
         _tasks = [.. tasks];
@@ -244,8 +287,13 @@ public sealed class DataLoader : IAsyncEnumerable<Batch>, IEnumerable<Batch>, IA
         try { await Task.WhenAll(_tasks).ConfigureAwait(false); }
         catch (Exception) { /* stage failures were already reported to the consumer */ }
         while (_rows.TryRead(out var r)) r.ReturnBuffers();
-        foreach (var c in _plans) while (c.Reader.TryRead(out var p)) p.Return();
-        foreach (var c in _outputs) while (c.Reader.TryRead(out var b)) b.Dispose();
+        foreach (var c in _plans)
+            while (c.TryRead(out var p))
+            {
+                lock (p.StateAfter) p.StateAfter.Return();
+                p.Return();
+            }
+        foreach (var c in _outputs) while (c.TryRead(out var b)) b.Dispose();
         LoaderTelemetry.Unregister(_stages);
         _pool.Dispose();
         _cts.Dispose();

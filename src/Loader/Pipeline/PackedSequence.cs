@@ -1,25 +1,33 @@
 using NanoVlm.Kernels;
+using NanoVlm.Loader.Pipeline.Internal;
 
 namespace NanoVlm.Loader.Pipeline;
 
 /// <summary>
-/// One packed sequence of a <see cref="Batch"/>: views over its pinned slab (valid until the batch is disposed) and
-/// what it holds. The Engine can alias the arrays without a copy from <see cref="Address"/> + the
-/// <see cref="Layout"/> offsets (or the pinned <see cref="Backing"/> array).
+/// One packed sequence of a <see cref="Batch"/>: views over its pinned slab and what it holds, valid until the batch
+/// is disposed. The object belongs to its slab and describes the slab's next pack once the batch is disposed (so that
+/// a steady-state run allocates none): keep what must outlive the batch, not the object. The Engine can alias the
+/// arrays without a copy from <see cref="Address"/> + the <see cref="Layout"/> offsets (or the pinned
+/// <see cref="Backing"/> array).
 /// </summary>
 public sealed class PackedSequence
 {
-    private readonly SlabLease _lease;
+    private readonly ReusedList<SampleOrigin> _origins = new();
+    private readonly ReusedList<int> _sampleImages = new();
+    private readonly ReusedList<TileGrid> _grids = new();
+    private SlabLease _lease;
 
-    internal PackedSequence(SlabLease lease, PackLayout layout, int tokens, SampleOrigin[] origins, int[] sampleImages,
-        TileGrid[] grids, int tiles)
+    internal PackedSequence(PackLayout layout) => Layout = layout;
+
+    /// <summary>Makes this object describe the pack just built in <paramref name="lease"/>'s slab.</summary>
+    internal void Refill(SlabLease lease, int tokens, ReadOnlySpan<SampleOrigin> origins, ReadOnlySpan<int> sampleImages,
+        ReadOnlySpan<TileGrid> grids, int tiles)
     {
         _lease = lease;
-        Layout = layout;
         Tokens = tokens;
-        Origins = origins;
-        SampleImages = sampleImages;
-        ImageGrids = grids;
+        _origins.Refill(origins);
+        _sampleImages.Refill(sampleImages);
+        _grids.Refill(grids);
         TileCount = tiles;
         var globals = 0;
         foreach (var g in grids)
@@ -31,25 +39,25 @@ public sealed class PackedSequence
     public PackLayout Layout { get; }
 
     /// <summary>Real tokens (samples and their pads); the rest of the sequence is tail padding.</summary>
-    public int Tokens { get; }
+    public int Tokens { get; private set; }
 
     /// <summary>Samples in the pack, in order.</summary>
-    public int SampleCount => Origins.Count;
+    public int SampleCount => _origins.Count;
 
     /// <summary>Source and row of every sample, in pack order.</summary>
-    public IReadOnlyList<SampleOrigin> Origins { get; }
+    public IReadOnlyList<SampleOrigin> Origins => _origins;
 
     /// <summary>Images of every sample, in pack order.</summary>
-    public IReadOnlyList<int> SampleImages { get; }
+    public IReadOnlyList<int> SampleImages => _sampleImages;
 
     /// <summary>Tile grid of every image, in pack order (1×1 → one tile, else 1 global + n_h·n_w).</summary>
-    public IReadOnlyList<TileGrid> ImageGrids { get; }
+    public IReadOnlyList<TileGrid> ImageGrids => _grids;
 
     /// <summary>Tiles written (global tiles included).</summary>
-    public int TileCount { get; }
+    public int TileCount { get; private set; }
 
     /// <summary>Global tiles among <see cref="TileCount"/> (one per image whose grid is not 1×1).</summary>
-    public int GlobalTileCount { get; }
+    public int GlobalTileCount { get; private set; }
 
     /// <summary>Address of the slab's first byte (pinned while the batch is alive).</summary>
     public nint Address => _lease.Address;
@@ -114,7 +122,7 @@ public sealed class PackedSequence
         ReadOnlySpan<float> globals = GlobalTiles;
         ReadOnlySpan<byte> bytes = TileBytes;
         int at = 0, global = 0, grid = 0;
-        foreach (var g in ImageGrids)
+        foreach (var g in _grids.Span)
         {
             if (g.HasGlobalTile)
             {

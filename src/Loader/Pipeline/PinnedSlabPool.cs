@@ -1,11 +1,11 @@
-using System.Collections.Concurrent;
 using System.Runtime.InteropServices;
 
 namespace NanoVlm.Loader.Pipeline;
 
 /// <summary>
 /// A bounded pool of a fixed number of pinned, aligned byte slabs of a fixed size. Rent with
-/// <see cref="TryRent"/> (non-blocking) or <see cref="RentAsync"/> (waits, cancellable: back-pressure);
+/// <see cref="TryRent"/> (non-blocking), <see cref="Rent"/> (blocks) or <see cref="RentAsync"/> (waits asynchronously;
+/// both cancellable: back-pressure);
 /// disposing the <see cref="SlabLease"/> returns the slab. Thread-safe. <see cref="Outstanding"/> counts leases not
 /// yet returned (leak detection); a stale or double return is ignored and counted in <see cref="StaleReturns"/>.
 /// Slabs are pinned managed arrays (<see cref="GC.AllocateUninitializedArray{T}(int, bool)"/>), so a GPU backend
@@ -16,7 +16,9 @@ public sealed class PinnedSlabPool : IDisposable
     private readonly byte[][] _arrays;
     private readonly int[] _offsets;
     private readonly int[] _generation;
-    private readonly ConcurrentStack<int> _free = new();
+    // A plain stack under a lock, not ConcurrentStack: its every push allocates a node.
+    private readonly int[] _free;
+    private int _freeCount;
     private readonly SemaphoreSlim _available;
     private int _outstanding;
     private long _staleReturns;
@@ -37,13 +39,14 @@ public sealed class PinnedSlabPool : IDisposable
         _arrays = new byte[slabCount][];
         _offsets = new int[slabCount];
         _generation = new int[slabCount];
+        _free = new int[slabCount];
         for (int i = slabCount - 1; i >= 0; i--)
         {
             var a = GC.AllocateUninitializedArray<byte>(slabBytes + alignment, pinned: true);
             nint addr = Marshal.UnsafeAddrOfPinnedArrayElement(a, 0);
             _offsets[i] = (int)((alignment - (addr & (alignment - 1))) & (alignment - 1));
             _arrays[i] = a;
-            _free.Push(i);
+            _free[_freeCount++] = i;
         }
         _available = new SemaphoreSlim(slabCount, slabCount);
     }
@@ -79,6 +82,16 @@ public sealed class PinnedSlabPool : IDisposable
         return true;
     }
 
+    /// <summary>Rents a slab, blocking the calling thread until one is returned; honours <paramref name="cancellationToken"/>.
+    /// Unlike <see cref="RentAsync"/>, a wait allocates nothing.</summary>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled while waiting.</exception>
+    public SlabLease Rent(CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        if (!_available.Wait(0)) _available.Wait(cancellationToken);
+        return Take();
+    }
+
     /// <summary>Rents a slab, waiting (asynchronously) until one is returned; honours <paramref name="cancellationToken"/>.</summary>
     public async ValueTask<SlabLease> RentAsync(CancellationToken cancellationToken = default)
     {
@@ -90,8 +103,12 @@ public sealed class PinnedSlabPool : IDisposable
 
     private SlabLease Take()
     {
-        if (!_free.TryPop(out int idx))
-            throw new InvalidOperationException("Slab pool invariant broken: semaphore granted but no free slab.");
+        int idx;
+        lock (_free)
+        {
+            if (_freeCount == 0) throw new InvalidOperationException("Slab pool invariant broken: semaphore granted but no free slab.");
+            idx = _free[--_freeCount];
+        }
         Interlocked.Increment(ref _outstanding);
         int gen = Volatile.Read(ref _generation[idx]);
         return new SlabLease(this, idx, gen);
@@ -105,7 +122,7 @@ public sealed class PinnedSlabPool : IDisposable
             return;
         }
         Interlocked.Decrement(ref _outstanding);
-        _free.Push(index);
+        lock (_free) _free[_freeCount++] = index;
         if (_disposed == 0) _available.Release();
     }
 

@@ -48,6 +48,22 @@ public class PinnedSlabPoolTests
     }
 
     [Fact]
+    public async Task Rent_blocks_until_a_return_and_honours_cancellation()
+    {
+        using var pool = new PinnedSlabPool(1, 64);
+        var first = pool.Rent();
+        var waiting = Task.Run(() => pool.Rent());
+        await Task.Delay(50);
+        Assert.False(waiting.IsCompleted);
+        using (var cts = new CancellationTokenSource(50))
+            Assert.ThrowsAny<OperationCanceledException>(() => pool.Rent(cts.Token));
+        first.Dispose();
+        using var second = await waiting.WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.True(second.IsValid);
+        Assert.Equal(1, pool.Outstanding);
+    }
+
+    [Fact]
     public async Task Concurrent_renters_never_share_a_slab()
     {
         using var pool = new PinnedSlabPool(3, 16);

@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using System.Threading.Channels;
+using System.Runtime.InteropServices;
 using NanoVlm.Kernels;
 using NanoVlm.Loader.Images;
 using NanoVlm.Packing;
@@ -19,7 +19,12 @@ namespace NanoVlm.Loader.Pipeline.Internal;
 internal sealed class MaterializeStage(DataLoaderOptions options, PackLayout layout, PinnedSlabPool pool, int padTokenId,
     CounterSet counters, StageMeter meter, ImageFailurePolicy imageFailures, PipelineFault fault)
 {
-    public void Run(ChannelReader<BatchPlan> reader, ChannelWriter<Batch> writer, CancellationToken ct)
+    // Indexed by slab: a slab is leased to one worker at a time, so each entry is used by one thread at a time.
+    private readonly PackedSequence?[] _bySlab = new PackedSequence?[pool.SlabCount];
+
+    private static readonly Action<PackedSequence[]> s_release = static ps => { foreach (var p in ps) p.Release(); };
+
+    public void Run(BlockingRing<BatchPlan> reader, BlockingRing<Batch> writer, CancellationToken ct)
     {
         var pre = new ImagePreprocessor(options.Images);
         var scratch = new PackScratch();
@@ -28,14 +33,9 @@ internal sealed class MaterializeStage(DataLoaderOptions options, PackLayout lay
             while (true)
             {
                 var waitStart = Stopwatch.GetTimestamp();
-                if (!reader.TryRead(out var plan))
-                {
-                    if (!Wait(reader.WaitToReadAsync(ct))) break;
-                    meter.BlockedIn(waitStart);
-                    continue;
-                }
+                if (!reader.TryRead(out var plan) && !reader.Read(out plan)) break;
                 meter.BlockedIn(waitStart);
-                var count = plan.Packs.Length;
+                var count = plan.PackCount;
                 var leases = scratch.Leases(count);
                 var rented = 0;
                 Batch? batch = null;
@@ -43,7 +43,7 @@ internal sealed class MaterializeStage(DataLoaderOptions options, PackLayout lay
                 {
                     var blocked = Stopwatch.GetTimestamp();
                     for (; rented < count; rented++)
-                        leases[rented] = pool.TryRent(out var lease) ? lease : Wait(pool.RentAsync(ct));
+                        leases[rented] = pool.TryRent(out var lease) ? lease : pool.Rent(ct);
                     meter.BlockedOut(blocked);
                     var busy = Stopwatch.GetTimestamp();
                     using (var activity = LoaderTelemetry.Activities.StartActivity("loader.materialize"))
@@ -55,8 +55,7 @@ internal sealed class MaterializeStage(DataLoaderOptions options, PackLayout lay
                     meter.Item(batch.Bytes);
                     meter.Busy(busy);
                     blocked = Stopwatch.GetTimestamp();
-                    while (!writer.TryWrite(batch))
-                        if (!Wait(writer.WaitToWriteAsync(ct))) throw new ChannelClosedException();
+                    if (!writer.TryWrite(batch)) writer.Write(batch);
                     batch = null;
                     meter.BlockedOut(blocked);
                 }
@@ -67,34 +66,32 @@ internal sealed class MaterializeStage(DataLoaderOptions options, PackLayout lay
                     plan.Return();
                 }
             }
-            writer.TryComplete(fault.Exception);
+            writer.Complete(fault.Exception);
         }
         catch (Exception e)
         {
-            writer.TryComplete(e);
+            writer.Complete(e);
             fault.Report(e);
         }
     }
 
-    private static T Wait<T>(ValueTask<T> task) => task.IsCompletedSuccessfully ? task.Result : task.AsTask().GetAwaiter().GetResult();
-
     private Batch Materialize(BatchPlan plan, SlabLease[] leases, ImagePreprocessor pre, PackScratch scratch)
     {
-        var packs = new PackedSequence[plan.Packs.Length];
+        var packs = new PackedSequence[plan.PackCount];
         long tokens = 0, images = 0, tiles = 0, bytes = 0;
         for (var p = 0; p < packs.Length; p++)
         {
-            packs[p] = MaterializePack(plan.Packs[p], leases[p], pre, scratch);
+            packs[p] = MaterializePack(plan.Pack(p), leases[p], pre, scratch);
             tokens += packs[p].Tokens;
             images += packs[p].ImageGrids.Count;
             tiles += packs[p].TileCount;
             bytes += packs[p].Bytes;
         }
         counters.Batch(packs.Length, tokens, images, tiles, bytes);
-        return new Batch(plan.Index, packs, plan.StateAfter, static ps => { foreach (var p in ps) p.Release(); });
+        return new Batch(plan.Index, packs, plan.StateAfter, s_release);
     }
 
-    private PackedSequence MaterializePack(PendingSample[] members, SlabLease lease, ImagePreprocessor pre, PackScratch scratch)
+    private PackedSequence MaterializePack(List<PendingSample> members, SlabLease lease, ImagePreprocessor pre, PackScratch scratch)
     {
         var slab = lease.Span;
         var asm = new PackAssembler(layout.InputIds(slab), layout.Labels(slab), layout.AttentionMask(slab), layout.PositionIds(slab),
@@ -149,7 +146,10 @@ internal sealed class MaterializeStage(DataLoaderOptions options, PackLayout lay
             counters.Emitted(s.Row.SourceIndex);
         }
         asm.Finish();
-        return new PackedSequence(lease, layout, asm.Tokens, [.. origins], [.. sampleImages], [.. grids], tileAt);
+        var pack = _bySlab[lease.Index] ??= new PackedSequence(layout);
+        pack.Refill(lease, asm.Tokens, CollectionsMarshal.AsSpan(origins), CollectionsMarshal.AsSpan(sampleImages),
+            CollectionsMarshal.AsSpan(grids), tileAt);
+        return pack;
     }
 
     /// <summary>A worker's reused lists and lease array (what one pack or batch needs while it is built).</summary>

@@ -1,12 +1,10 @@
-using System.Threading.Channels;
-
 namespace NanoVlm.Loader.Pipeline.Internal;
 
 /// <summary>
 /// The first failure of any stage: it cancels every stage and completes every output channel with the exception, so
 /// the consumer's next read throws it instead of waiting forever.
 /// </summary>
-internal sealed class PipelineFault(CancellationTokenSource cts, Channel<Batch>[] outputs)
+internal sealed class PipelineFault(CancellationTokenSource cts, BlockingRing<Batch>[] outputs)
 {
     private Exception? _exception;
 
@@ -20,7 +18,7 @@ internal sealed class PipelineFault(CancellationTokenSource cts, Channel<Batch>[
         if (Interlocked.CompareExchange(ref _exception, e, null) is null)
         {
             try { cts.Cancel(); } catch (ObjectDisposedException) { }
-            foreach (var c in outputs) c.Writer.TryComplete(e);
+            foreach (var c in outputs) c.Complete(e);
         }
     }
 }

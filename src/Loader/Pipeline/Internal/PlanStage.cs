@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Threading.Channels;
 using NanoVlm.Packing;
 
 namespace NanoVlm.Loader.Pipeline.Internal;
@@ -18,19 +17,20 @@ internal sealed class PlanStage
     private readonly CounterSet _counters;
     private readonly StageMeter _shapeMeter, _planMeter;
     private readonly BlockingRing<OwnedRow> _rows;
-    private readonly Channel<BatchPlan>[] _plans;
+    private readonly BlockingRing<BatchPlan>[] _plans;
     private readonly PipelineFault _fault;
     private readonly Func<SampleShaper> _newShaper;
     private readonly RunPosition _position;
     private readonly Dictionary<long, PendingSample> _pending = [];
     private readonly StateSnapshotPool _snapshots;
-    private readonly List<PendingSample[]> _current;
+    private readonly ReusePool<BatchPlan> _planPool;
+    private BatchPlan _current;
     private StreamingPacker? _packer;
     private long _batchIndex, _nextId;
 
     public PlanStage(DataLoaderOptions options, MixtureSource[] sources, LoaderState? resume, string fingerprint, CounterSet counters,
-        (StageMeter Shape, StageMeter Plan) meters, BlockingRing<OwnedRow> rows, Channel<BatchPlan>[] plans, PipelineFault fault,
-        Func<SampleShaper> newShaper, StateSnapshotPool snapshots)
+        (StageMeter Shape, StageMeter Plan) meters, BlockingRing<OwnedRow> rows, BlockingRing<BatchPlan>[] plans, PipelineFault fault,
+        Func<SampleShaper> newShaper, StateSnapshotPool snapshots, ReusePool<BatchPlan> planPool)
     {
         _snapshots = snapshots;
         _o = options;
@@ -43,7 +43,8 @@ internal sealed class PlanStage
         _fault = fault;
         _newShaper = newShaper;
         _position = new RunPosition(resume, sources, ReadStage.InitialMixtureRandom(options), fingerprint);
-        _current = new List<PendingSample[]>(options.BatchSize);
+        _planPool = planPool;
+        _current = BatchPlan.Rent(planPool);
         _batchIndex = resume?.BatchesEmitted ?? 0;
     }
 
@@ -56,7 +57,7 @@ internal sealed class PlanStage
             _packer = _resume is null
                 ? new StreamingPacker(PackerOptions(_o))
                 : PlannerRestore.Restore(_resume, PackerOptions(_o), _sources, _counters, shaper, _pending, ref _nextId, ct);
-            EmitReady(ct);
+            EmitReady();
             while (true)
             {
                 var waitStart = Stopwatch.GetTimestamp();
@@ -66,7 +67,7 @@ internal sealed class PlanStage
                 {
                     // A new stage: pack what the previous one left before its first row joins the planner.
                     _packer.Flush();
-                    EmitReady(ct);
+                    EmitReady();
                     _position.Stage = _sources[row.SourceIndex].Stage;
                 }
                 _position.Consume(row);
@@ -79,17 +80,17 @@ internal sealed class PlanStage
                 _pending.Add(_nextId, sample);
                 _packer.Add(new SampleShape(sample.Length + 1, sample.ImageCount, _nextId++));
                 _planMeter.Busy(busy);
-                EmitReady(ct);
+                EmitReady();
             }
             _packer.Flush();
-            EmitReady(ct);
-            if (_current.Count > 0) Dispatch(ct);
-            foreach (var p in _plans) p.Writer.TryComplete();
+            EmitReady();
+            if (_current.PackCount > 0) Dispatch();
+            foreach (var p in _plans) p.Complete();
         }
         catch (Exception e)
         {
-            foreach (var pk in _current) foreach (var s in pk) s.Return();
-            foreach (var p in _plans) p.Writer.TryComplete(e);
+            _current.Return();
+            foreach (var p in _plans) p.Complete(e);
             _fault.Report(e);
         }
         finally
@@ -109,53 +110,49 @@ internal sealed class PlanStage
         MinEmitFill = o.Planner == PlannerKind.NanovlmCompat ? 0 : 0.99,
     };
 
-    private void EmitReady(CancellationToken ct)
+    private void EmitReady()
     {
-        while (TakePack(out var pack))
-        {
-            _current.Add(pack);
-            if (_current.Count == _o.BatchSize) Dispatch(ct);
-        }
+        while (TakePack())
+            if (_current.PackCount == _o.BatchSize) Dispatch();
     }
 
-    private bool TakePack(out PendingSample[] pack)
+    /// <summary>Moves the packer's next pack, if it has one, into the batch being gathered.</summary>
+    private bool TakePack()
     {
         var busy = Stopwatch.GetTimestamp();
         if (!_packer!.TryTakePack(out var shapes))
         {
-            pack = [];
             _planMeter.Busy(busy);
             return false;
         }
-        pack = new PendingSample[shapes.Length];
+        var pack = _current.AddPack();
         for (var i = 0; i < shapes.Length; i++)
         {
             _pending.Remove(shapes[i].Id, out var s);
-            pack[i] = s!;
+            pack.Add(s!);
         }
         _planMeter.Item();
         _planMeter.Busy(busy);
         return true;
     }
 
-    private static bool Wait(ValueTask<bool> task) => task.IsCompletedSuccessfully ? task.Result : task.AsTask().GetAwaiter().GetResult();
-
-    private void Dispatch(CancellationToken ct)
+    private void Dispatch()
     {
         var index = _batchIndex;
         var state = _snapshots.Rent();
         _position.After(index, _packer!, _pending, state);
-        var plan = new BatchPlan(index, [.. _current], state);
-        _current.Clear();
+        var plan = _current;
+        plan.Seal(index, state);
+        _current = BatchPlan.Rent(_planPool);
         var blocked = Stopwatch.GetTimestamp();
         try
         {
-            var writer = _plans[(int)(index % _o.Workers)].Writer;
-            while (!writer.TryWrite(plan))
-                if (!Wait(writer.WaitToWriteAsync(ct))) throw new ChannelClosedException();
+            var ring = _plans[(int)(index % _o.Workers)];
+            if (!ring.TryWrite(plan)) ring.Write(plan);
         }
         catch
         {
+            lock (state) state.Return();
             plan.Return();
             throw;
         }
