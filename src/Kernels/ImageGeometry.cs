@@ -1,12 +1,16 @@
 namespace NanoVlm.Kernels;
 
-/// <summary>Everything the image path needs to know about one image before touching pixels.</summary>
+/// <summary>
+/// Everything the image path needs to know about one image before touching pixels. A value type: the loader computes
+/// one per image (planning, then again in the worker that decodes it), so a class instance per image was steady-state
+/// garbage. <c>default</c> is not a geometry (SplitSize 0: <see cref="Grid"/> divides by zero); no planner returns it.
+/// </summary>
 /// <param name="SourceWidth">Decoded width.</param>
 /// <param name="SourceHeight">Decoded height.</param>
 /// <param name="TargetWidth">Width after DynamicResize (a multiple of <paramref name="SplitSize"/>).</param>
 /// <param name="TargetHeight">Height after DynamicResize.</param>
 /// <param name="SplitSize">Tile side.</param>
-public sealed record ImageGeometry(int SourceWidth, int SourceHeight, int TargetWidth, int TargetHeight, int SplitSize)
+public readonly record struct ImageGeometry(int SourceWidth, int SourceHeight, int TargetWidth, int TargetHeight, int SplitSize)
 {
     /// <summary>Tile grid (TargetHeight / SplitSize, TargetWidth / SplitSize).</summary>
     public TileGrid Grid => new(TargetHeight / SplitSize, TargetWidth / SplitSize);

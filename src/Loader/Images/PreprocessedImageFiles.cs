@@ -24,9 +24,10 @@ public static class PreprocessedImageFiles
     /// <param name="tiles">The tiles, <see cref="ImageGeometry.OutputFloatCount"/> floats.</param>
     /// <param name="resized">The resized RGB8 pixels, <see cref="ImageGeometry.ResizedByteCount"/> bytes.</param>
     /// <exception cref="IOException">A file cannot be written.</exception>
+    /// <exception cref="ArgumentException"><paramref name="geometry"/> is <c>default</c> (not a plan).</exception>
     public static void Write(string directory, string stem, ImageGeometry geometry, ReadOnlySpan<float> tiles, ReadOnlySpan<byte> resized)
     {
-        ArgumentNullException.ThrowIfNull(geometry);
+        if (geometry.SplitSize <= 0) throw new ArgumentException("The geometry is default(ImageGeometry), not a plan", nameof(geometry));
         byte[] rgba = [];
         Write(directory, stem, geometry, tiles, resized, ref rgba);
     }

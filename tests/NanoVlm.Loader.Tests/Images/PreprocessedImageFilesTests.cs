@@ -41,7 +41,7 @@ public sealed class PreprocessedImageFilesTests : IDisposable
         Assert.Null(run.Results[1].Error);
         Assert.Contains("output stem 'good'", run.Results[2].Error, StringComparison.Ordinal);
         Assert.Equal((1, 2), (run.Succeeded, run.Failed));
-        var g = run.Results[1].Geometry!;
+        var g = run.Results[1].Geometry!.Value;
         var tiles = new float[g.OutputFloatCount];
         new ImagePreprocessor(Small).Process(png, good, tiles);
         byte[] npy = File.ReadAllBytes(Path.Combine(outDir, "good.tiles.npy"));

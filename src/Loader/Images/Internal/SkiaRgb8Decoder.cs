@@ -1,13 +1,14 @@
 using System.Buffers;
 using System.Runtime.InteropServices;
-using SkiaSharp;
+using static NanoVlm.Loader.Images.Internal.SkiaNative;
 
 namespace NanoVlm.Loader.Images.Internal;
 
 /// <summary>
-/// The SkiaSharp decode: SKCodec over the caller's bytes (pinned, not copied), destination colour space null (no
-/// ICC / gamma conversion), unpremultiplied alpha (RGB of transparent pixels kept), no EXIF orientation (SKCodec never
-/// applies it; SKBitmap.Decode is not used), then a row conversion to RGB8.
+/// The SkiaSharp decode: an SkCodec over the caller's bytes (pinned, not copied), destination colour space null (no
+/// ICC / gamma conversion), unpremultiplied alpha (RGB of transparent pixels kept), no EXIF orientation (SkCodec never
+/// applies it), then a row conversion to RGB8. Calls libSkiaSharp's C API directly (<see cref="SkiaNative"/>), so a
+/// decode allocates no managed object.
 /// </summary>
 internal static unsafe class SkiaRgb8Decoder
 {
@@ -28,43 +29,48 @@ internal static unsafe class SkiaRgb8Decoder
         int w = header.Width, h = header.Height;
         fixed (byte* p = data)
         {
-            using SKData skData = SKData.Create((IntPtr)p, data.Length);
-            using SKMemoryStream stream = new(skData);
-            using SKCodec? codec = SKCodec.Create(stream, out SKCodecResult createResult);
-            if (codec is null) throw Fail(name, createResult, header.Format, "the codec could not read the header");
-
-            SKImageInfo ci = codec.Info;
-            if (ci.Width != w || ci.Height != h)
+            nint codec = OpenCodec(p, data.Length, header.Format, name);
+            try
             {
-                throw new ImageDecodeException(name, ImageDecodeFailure.Corrupt,
-                    $"{header.Format} header says {w}x{h} but the codec reads {ci.Width}x{ci.Height}");
+                ImageInfo ci = CodecInfo(codec);
+                if (ci.Width != w || ci.Height != h)
+                {
+                    throw new ImageDecodeException(name, ImageDecodeFailure.Corrupt,
+                        $"{header.Format} header says {w}x{h} but the codec reads {ci.Width}x{ci.Height}");
+                }
+
+                Layout layout = ChooseLayout(ci);
+                int bpp = layout == Layout.Rgba8 ? 4 : 1;
+                var info = new ImageInfo
+                {
+                    ColorSpace = 0,
+                    Width = w,
+                    Height = h,
+                    ColorType = layout == Layout.Rgba8 ? ColorType.Rgba8888 : ColorType.Gray8,
+                    AlphaType = layout == Layout.Rgba8 ? AlphaType.Unpremul : AlphaType.Opaque,
+                };
+                int rowBytes = checked(w * bpp);
+
+                int fill = -1;
+                if (header.Format == ImageFormat.Gif && layout == Layout.Rgba8 && GifFrame0.TryGetFillColor(data, out int rgb))
+                {
+                    fill = rgb;
+                }
+
+                // Null options, as SkiaSharp's SKCodec.StartScanlineDecode(SKImageInfo) passes.
+                CodecResult r = sk_codec_start_scanline_decode(codec, &info, null);
+                if (r == CodecResult.Success && sk_codec_get_scanline_order(codec) == ScanlineOrder.TopDown)
+                {
+                    DecodeScanlines(codec, layout, w, h, rowBytes, destination, name, header.Format);
+                }
+                else
+                {
+                    DecodeFullFrame(codec, info, layout, w, h, rowBytes, destination, name, header.Format, fill);
+                }
             }
-
-            Layout layout = ChooseLayout(ci);
-            SKColorType ct = layout switch
+            finally
             {
-                Layout.Rgba8 => SKColorType.Rgba8888,
-                _ => SKColorType.Gray8,
-            };
-            int bpp = layout == Layout.Rgba8 ? 4 : 1;
-            SKAlphaType at = layout == Layout.Rgba8 ? SKAlphaType.Unpremul : SKAlphaType.Opaque;
-            var info = new SKImageInfo(w, h, ct, at, null);
-            int rowBytes = checked(w * bpp);
-
-            int fill = -1;
-            if (header.Format == ImageFormat.Gif && layout == Layout.Rgba8 && GifFrame0.TryGetFillColor(data, out int rgb))
-            {
-                fill = rgb;
-            }
-
-            SKCodecResult r = codec.StartScanlineDecode(info);
-            if (r == SKCodecResult.Success && codec.ScanlineOrder == SKCodecScanlineOrder.TopDown)
-            {
-                DecodeScanlines(codec, layout, w, h, rowBytes, destination, name, header.Format);
-            }
-            else
-            {
-                DecodeFullFrame(codec, info, layout, w, h, rowBytes, destination, name, header.Format, fill);
+                sk_codec_destroy(codec);
             }
 
             int greenBits = Bmp16.GreenBits(data, header);
@@ -72,15 +78,37 @@ internal static unsafe class SkiaRgb8Decoder
         }
     }
 
+    /// <summary>A codec over <paramref name="length"/> bytes at <paramref name="data"/> (not copied: they must stay
+    /// pinned until the codec is destroyed). The stream goes to the codec, which deletes it, also when it fails.</summary>
+    private static nint OpenCodec(byte* data, int length, ImageFormat format, string name)
+    {
+        nint stream = sk_memorystream_new_with_data(data, (nuint)length, copyData: 0);
+        if (stream == 0) throw new OutOfMemoryException("libSkiaSharp could not create a memory stream");
+        CodecResult result = CodecResult.InternalError;
+        nint codec = sk_codec_new_from_stream(stream, &result);
+        if (codec == 0) throw Fail(name, result, format, "the codec could not read the header");
+        return codec;
+    }
+
+    /// <summary>The codec's own image info; the colour space reference it hands out is dropped at once.</summary>
+    private static ImageInfo CodecInfo(nint codec)
+    {
+        ImageInfo ci;
+        sk_codec_get_info(codec, &ci);
+        if (ci.ColorSpace != 0) sk_colorspace_unref(ci.ColorSpace);
+        ci.ColorSpace = 0;
+        return ci;
+    }
+
     /// <summary>
     /// Gray8 for gray sources (JPEG grayscale, PNG L / 1-bit), RGBA8 unpremultiplied for everything else. 16-bit
     /// RGB/RGBA/LA PNG: SkiaSharp strips each sample to its high byte, exactly what Pillow's ";16B" unpackers do
     /// (16-bit gray goes to PngGray16Decoder instead).
     /// </summary>
-    private static Layout ChooseLayout(SKImageInfo codecInfo) =>
-        codecInfo.ColorType == SKColorType.Gray8 ? Layout.Gray8 : Layout.Rgba8;
+    private static Layout ChooseLayout(in ImageInfo codecInfo) =>
+        codecInfo.ColorType == ColorType.Gray8 ? Layout.Gray8 : Layout.Rgba8;
 
-    private static void DecodeScanlines(SKCodec codec, Layout layout, int w, int h, int rowBytes,
+    private static void DecodeScanlines(nint codec, Layout layout, int w, int h, int rowBytes,
         Span<byte> destination, string name, ImageFormat format)
     {
         int batch = Math.Clamp(BatchBytes / rowBytes, 1, h);
@@ -93,7 +121,7 @@ internal static unsafe class SkiaRgb8Decoder
                 for (int y = 0; y < h; y += batch)
                 {
                     int count = Math.Min(batch, h - y);
-                    int got = codec.GetScanlines((IntPtr)rp, count, rowBytes);
+                    int got = sk_codec_get_scanlines(codec, rp, count, (nuint)rowBytes);
                     if (got != count)
                     {
                         throw new ImageDecodeException(name, ImageDecodeFailure.Truncated,
@@ -113,7 +141,7 @@ internal static unsafe class SkiaRgb8Decoder
         }
     }
 
-    private static void DecodeFullFrame(SKCodec codec, SKImageInfo info, Layout layout, int w, int h, int rowBytes,
+    private static void DecodeFullFrame(nint codec, ImageInfo info, Layout layout, int w, int h, int rowBytes,
         Span<byte> destination, string name, ImageFormat format, int fill)
     {
         long size = (long)rowBytes * h;
@@ -137,8 +165,9 @@ internal static unsafe class SkiaRgb8Decoder
             }
             try
             {
-                SKCodecResult r = codec.GetPixels(info, (IntPtr)buf, rowBytes, SKCodecOptions.Default);
-                if (r != SKCodecResult.Success) throw Fail(name, r, format, "pixel data");
+                CodecOptions options = CodecOptions.Default; // SkiaSharp's SKCodecOptions.Default
+                CodecResult r = sk_codec_get_pixels(codec, &info, buf, (nuint)rowBytes, &options);
+                if (r != CodecResult.Success) throw Fail(name, r, format, "pixel data");
                 int dstRow = w * 3;
                 for (int y = 0; y < h; y++)
                 {
@@ -181,11 +210,11 @@ internal static unsafe class SkiaRgb8Decoder
         }
     }
 
-    private static ImageDecodeException Fail(string name, SKCodecResult r, ImageFormat format, string what) => r switch
+    private static ImageDecodeException Fail(string name, CodecResult r, ImageFormat format, string what) => r switch
     {
-        SKCodecResult.IncompleteInput => new ImageDecodeException(name, ImageDecodeFailure.Truncated,
+        CodecResult.IncompleteInput => new ImageDecodeException(name, ImageDecodeFailure.Truncated,
             $"{format} {what}: the input ends early"),
-        SKCodecResult.Unimplemented or SKCodecResult.InvalidConversion or SKCodecResult.InvalidScale =>
+        CodecResult.Unimplemented or CodecResult.InvalidConversion or CodecResult.InvalidScale =>
             new ImageDecodeException(name, ImageDecodeFailure.Unsupported, $"{format} {what}: {r}"),
         _ => new ImageDecodeException(name, ImageDecodeFailure.Corrupt, $"{format} {what}: {r}"),
     };
