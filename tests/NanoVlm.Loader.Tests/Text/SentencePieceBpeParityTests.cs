@@ -1,0 +1,125 @@
+using System.Text;
+using Microsoft.ML.Tokenizers;
+using NanoVlm.Loader.Text;
+using NanoVlm.Loader.Text.Internal;
+using NanoVlm.Testing;
+
+namespace NanoVlm.Loader.Tests.Text;
+
+/// <summary>This library's SentencePiece BPE encoder against Debian's spm_encode (sentencepiece 0.1.97,
+/// tools/tokenizer_parity/make_spm_models_fixture.py) and against Microsoft.ML.Tokenizers' SentencePieceTokenizer,
+/// which encoded the default model before.</summary>
+public class SentencePieceBpeParityTests
+{
+    /// <summary>400 random strings (unicode, digits, whitespace runs, emoji/CJK through byte fallback, literal U+2581,
+    /// whole and cut user-defined symbols) through the public tokenizer.</summary>
+    [Fact]
+    public void DefaultModel_RandomStrings_EncodeLikeSpmEncode()
+    {
+        var p = TextFixtures.Load("default_spm_random");
+        var tok = VlmTokenizer.LoadDefault();
+        Assert.Contains("(BPE)", tok.Kind);
+        Assert.Equal(400, p.Plain.Length);
+        Assert.Contains(p.Plain, c => c.Ids.Any(id => id is >= 3 and < 3 + 256)); // byte fallback was exercised
+        foreach (var c in p.Plain)
+        {
+            var got = tok.EncodeToIds(c.Text);
+            Assert.True(c.Ids.AsSpan().SequenceEqual(got), $"'{c.Text}' expected [{string.Join(",", c.Ids)}] got [{string.Join(",", got)}]");
+        }
+    }
+
+    /// <summary>Models with the normalizer options the default model does not use, encoded whole (as spm_encode
+    /// does; the tokenizer would split its own atomic tokens off first): dummy prefix + extra-whitespace removal +
+    /// unknown runs + user-defined symbols; whitespace as suffix + byte fallback + merged UNUSED pieces split back;
+    /// no whitespace escaping.</summary>
+    [Theory]
+    [InlineData("dummy")]
+    [InlineData("suffix")]
+    [InlineData("noescape")]
+    public void OptionModels_EncodeLikeSpmEncode(string name)
+    {
+        var p = TextFixtures.Load("spm_" + name);
+        var path = Fixtures.Path("text", "spm_options", name + ".model");
+        var model = SentencePieceBpeModel.TryCreate(SentencePieceModelFile.Parse(File.ReadAllBytes(path), name + ".model"));
+        Assert.NotNull(model);
+        Assert.Equal(160, p.Plain.Length);
+        using var sink = new PooledBuffer<int>(64);
+        foreach (var c in p.Plain)
+        {
+            sink.Clear();
+            model.Encode(c.Text, sink);
+            Assert.True(c.Ids.AsSpan().SequenceEqual(sink.Span), $"{name}: '{c.Text}' expected [{string.Join(",", c.Ids)}] got [{string.Join(",", sink.Span.ToArray())}]");
+        }
+    }
+
+    [Fact]
+    public void OptionModels_FixturesExerciseTheirOptions()
+    {
+        var dummy = TextFixtures.Load("spm_dummy").Plain;
+        Assert.Contains(dummy, c => c.Text == "   " && c.Ids.Length == 0);        // all-space text: nothing
+        Assert.Contains(dummy, c => c.Ids.Contains(0));                            // <unk> without byte fallback
+        Assert.Contains(dummy, c => c.Ids.Contains(3));                            // user-defined "@@"
+        var unused = SentencePieceModelFile.Parse(File.ReadAllBytes(Fixtures.Path("text", "spm_options", "suffix.model")), "suffix.model")
+            .Pieces.Where(pc => pc.Type == SentencePieceModelFile.PieceType.Unused).ToArray();
+        Assert.Equal(24, unused.Length);
+        Assert.Contains(unused, pc => pc.Text == "the\u2581");
+    }
+
+    /// <summary>Property test: 3,000 seeded random strings give the ids Microsoft.ML.Tokenizers' SentencePieceTokenizer
+    /// gives on the default model (the previous encoder), atomic tokens split off the same way.</summary>
+    [Fact]
+    public void DefaultModel_RandomStrings_EncodeLikeMicrosoftMlTokenizers()
+    {
+        var tok = VlmTokenizer.LoadDefault();
+        var reference = (SentencePieceTokenizer)tok.BaseTokenizer!;
+        var rng = new Random(4242);
+        using var sink = new PooledBuffer<int>(64);
+        for (int n = 0; n < 3000; n++)
+        {
+            string text = RandomText(rng);
+            var expected = new List<int>();
+            int pos = 0;
+            while (pos < text.Length)
+            {
+                int at = tok.Matcher.FindNext(text, pos, out int len, out int id);
+                int end = at < 0 ? text.Length : at;
+                if (end > pos) expected.AddRange(reference.EncodeToIds(text[pos..end]));
+                if (at < 0) break;
+                expected.Add(id);
+                pos = at + len;
+            }
+            sink.Clear();
+            tok.Encode(text, sink);
+            Assert.True(expected.ToArray().AsSpan().SequenceEqual(sink.Span),
+                $"#{n} '{text}' Microsoft.ML.Tokenizers [{string.Join(",", expected)}] ours [{string.Join(",", sink.Span.ToArray())}]");
+        }
+    }
+
+    private static readonly string[] s_words = ["the", "image", "red", "circle", "How", "many", "top left", "corner", "quixotic",
+        "Straße", "naïve", "<|image|>", "<|im_start|>", "<row_2_col_7>", "<|im_", "<row_", "12345", "3.14", "I'm", "don't"];
+
+    private static readonly string[] s_pools = ["abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ", "0123456789", "  \t\n",
+        ".,;:!?'\"()[]{}<>|_-+=*/\\#$%&^~`@", "éèêëàâäçñöüßÅØæœ", "图片里有几个红色的圆", "Привет", "\u2581\u3000\u00a0\u200d"];
+
+    private static readonly string[] s_emoji = ["😀", "👍🏽", "🚀", "🇩🇪", "👨‍👩‍👧", "𝔘"];
+
+    internal static string RandomText(Random rng)
+    {
+        var sb = new StringBuilder();
+        int parts = rng.Next(1, 10);
+        for (int i = 0; i < parts; i++)
+        {
+            double r = rng.NextDouble();
+            if (r < 0.35) sb.Append(s_words[rng.Next(s_words.Length)]);
+            else if (r < 0.5) sb.Append(' ', rng.Next(1, 5));
+            else if (r < 0.6) sb.Append(s_emoji[rng.Next(s_emoji.Length)]);
+            else
+            {
+                string pool = s_pools[rng.Next(s_pools.Length)];
+                for (int k = rng.Next(1, 6); k > 0; k--) sb.Append(pool[rng.Next(pool.Length)]);
+            }
+            if (rng.Next(3) == 0) sb.Append(' ');
+        }
+        return sb.ToString();
+    }
+}
