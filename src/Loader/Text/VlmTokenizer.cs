@@ -302,7 +302,7 @@ public sealed class VlmTokenizer
     /// <exception cref="InvalidDataException">The file is not a well-formed SentencePiece model (the message names the
     /// file and the field).</exception>
     public static VlmTokenizer FromSentencePiece(string modelPath, VlmTokenizerOptions? options = null)
-        => FromSentencePiece(File.ReadAllBytes(modelPath), Path.GetFileName(modelPath), options);
+        => FromSentencePiece(File.ReadAllBytes(modelPath), modelPath, options);
 
     /// <summary>Loads a SentencePiece model (BPE or unigram) from a stream (see the path overload). No BOS/EOS is
     /// added when encoding.</summary>
