@@ -173,10 +173,11 @@ def pieces_of(path):
     return result
 
 
-def train(corpus, prefix, extra):
-    subprocess.run(["spm_train", f"--input={corpus}", f"--model_prefix={prefix}", "--model_type=bpe",
+def train(work, prefix, extra):
+    # relative paths: trainer_spec records input and model_prefix, so the bytes do not depend on the temp folder
+    subprocess.run(["spm_train", "--input=corpus.txt", f"--model_prefix={prefix}", "--model_type=bpe",
                     "--vocab_size=400", "--character_coverage=1.0", "--normalization_rule_name=identity",
-                    "--num_threads=1", "--minloglevel=1"] + extra, check=True)
+                    "--num_threads=1", "--minloglevel=1"] + extra, check=True, cwd=work)
 
 
 def main():
@@ -189,9 +190,9 @@ def main():
         corpus = os.path.join(work, "corpus.txt")
         subprocess.run(["python3", os.path.join(root, "tools/default_tokenizer/make_corpus.py"), corpus, "3000"], check=True)
         # dummy: spm_train's normalizer defaults (dummy prefix, extra-whitespace removal), no byte fallback
-        train(corpus, os.path.join(work, "dummy"), ["--user_defined_symbols=@@,x y"])
+        train(work, "dummy", ["--user_defined_symbols=@@,x y"])
         # suffix: whitespace as suffix, byte fallback
-        train(corpus, os.path.join(work, "suffix_trained"), ["--treat_whitespace_as_suffix=true", "--byte_fallback=true",
+        train(work, "suffix_trained", ["--treat_whitespace_as_suffix=true", "--byte_fallback=true",
                                                               "--remove_extra_whitespaces=false"])
         trained = os.path.join(work, "suffix_trained.model")
         merged = [i for i, (p, s, t) in enumerate(pieces_of(trained)) if t == 1 and len(p) > 1]
