@@ -12,7 +12,9 @@ Writes, under tests/fixtures/text/:
                 user-defined symbols "@@" and "x y" (one with a space);
      suffix     treat_whitespace_as_suffix, byte fallback, and the 24 best-scoring merged pieces rewritten as UNUSED
                 (bpe_model.cc splits merged UNUSED pieces back into their parts);
-     noescape   the `suffix` model with normalizer_spec.escape_whitespaces rewritten to false (spm_train has no flag).
+     noescape   the `suffix` model with normalizer_spec.escape_whitespaces rewritten to false (spm_train has no flag);
+     unigram, bpe_rules   models NanoVlm.NET encodes with Microsoft.ML.Tokenizers (a unigram model, with its
+                spm_encode ids; a BPE model with a precompiled_charsmap from a small rule TSV: fullwidth a-z, ①, ﬁ).
 Deterministic for a given sentencepiece version.
 
 Usage: tools/tokenizer_parity/make_spm_models_fixture.py
@@ -173,9 +175,9 @@ def pieces_of(path):
     return result
 
 
-def train(work, prefix, extra):
+def train(work, prefix, extra, model_type="bpe"):
     # relative paths: trainer_spec records input and model_prefix, so the bytes do not depend on the temp folder
-    subprocess.run(["spm_train", "--input=corpus.txt", f"--model_prefix={prefix}", "--model_type=bpe",
+    subprocess.run(["spm_train", "--input=corpus.txt", f"--model_prefix={prefix}", f"--model_type={model_type}",
                     "--vocab_size=400", "--character_coverage=1.0", "--normalization_rule_name=identity",
                     "--num_threads=1", "--minloglevel=1"] + extra, check=True, cwd=work)
 
@@ -200,7 +202,15 @@ def main():
         rewrite(trained, os.path.join(work, "suffix.model"), unused_ids=set(merged[:24]))
         # noescape: the suffix model with normalizer_spec.escape_whitespaces (field 5) = false
         rewrite(os.path.join(work, "suffix.model"), os.path.join(work, "noescape.model"), normalizer_extra=varint(5 << 3 | 0) + varint(0))
-        for name in ["dummy", "suffix", "noescape"]:
+        # models NanoVlm.NET leaves to Microsoft.ML.Tokenizers: unigram, and BPE with character rules (a few rules in
+        # a TSV of code points, not nmt_nfkc, to keep the precompiled_charsmap small)
+        train(work, "unigram", [], model_type="unigram")
+        rules = [(0xFF41 + i, 0x61 + i) for i in range(26)] + [(0x2460, 0x31), (0xFB01, "66 69")]
+        with open(os.path.join(work, "rules.tsv"), "w") as f:
+            for src, dst in rules:
+                f.write(f"{src:X}\t{dst if isinstance(dst, str) else format(dst, 'X')}\n")
+        train(work, "bpe_rules", ["--normalization_rule_tsv=rules.tsv"])
+        for name in ["dummy", "suffix", "noescape", "unigram", "bpe_rules"]:
             with open(os.path.join(work, f"{name}.model"), "rb") as f, open(os.path.join(models_dir, f"{name}.model"), "wb") as g:
                 g.write(f.read())
 
@@ -209,6 +219,9 @@ def main():
     for name in ["dummy", "suffix", "noescape"]:
         write_fixture(f"spm_{name}", f"tests/fixtures/text/spm_options/{name}.model",
                       option_texts + random_texts(7 + len(name), 150, ["@@", "x y"]))
+    for name in ["unigram"]:
+        write_fixture(f"spm_{name}", f"tests/fixtures/text/spm_options/{name}.model",
+                      option_texts + ["ｆｕｌｌｗｉｄｔｈ ① ﬁ", "the red circle is above the blue square and the green star"])
 
 
 if __name__ == "__main__":

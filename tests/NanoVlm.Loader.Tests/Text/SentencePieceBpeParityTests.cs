@@ -53,6 +53,40 @@ public class SentencePieceBpeParityTests
         }
     }
 
+    /// <summary>A unigram model and a BPE model with character rules (a precompiled_charsmap) are not this library's
+    /// to encode: they load and stay on Microsoft.ML.Tokenizers.</summary>
+    [Theory]
+    [InlineData("unigram")]
+    [InlineData("bpe_rules")]
+    public void ModelsLeftToMicrosoftMl_LoadOnIt(string name)
+    {
+        var path = Fixtures.Path("text", "spm_options", name + ".model");
+        Assert.Null(SentencePieceBpeModel.TryCreate(SentencePieceModelFile.Parse(File.ReadAllBytes(path), name + ".model")));
+        var tok = VlmTokenizer.FromSentencePiece(path, new VlmTokenizerOptions { EosToken = "</s>" });
+        Assert.Equal("SentencePiece .model", tok.Kind);
+        Assert.IsType<SentencePieceTokenizer>(tok.BaseTokenizer);
+    }
+
+    /// <summary>The unigram model on Microsoft.ML.Tokenizers still gives spm_encode's ids, except where text has unknown
+    /// characters (Microsoft.ML.Tokenizers 2.0.1 writes one &lt;unk&gt; per unknown piece, sentencepiece one per run:
+    /// <c>PopulateSentencePieceText</c>), a literal U+2581 at the end (sentencepiece's extra-whitespace removal drops
+    /// it, Microsoft.ML.Tokenizers keeps it) or only spaces (sentencepiece: no ids; Microsoft.ML.Tokenizers: the dummy
+    /// prefix): those cases are skipped. This library's encoder matches sentencepiece on all three (the option models).</summary>
+    [Fact]
+    public void UnigramModel_OnMicrosoftMl_EncodesLikeSpmEncode()
+    {
+        var p = TextFixtures.Load("spm_unigram");
+        var tok = VlmTokenizer.FromSentencePiece(Fixtures.Path("text", "spm_options", "unigram.model"), new VlmTokenizerOptions { EosToken = "</s>" });
+        Assert.True(tok.TryGetId("<unk>", out int unk));
+        var known = p.Plain.Where(c => !c.Ids.Contains(unk) && !c.Text.Contains('\u2581') && !string.IsNullOrWhiteSpace(c.Text)).ToArray();
+        Assert.True(known.Length >= 6, $"{known.Length} cases left");
+        foreach (var c in known)
+        {
+            var got = tok.EncodeToIds(c.Text);
+            Assert.True(c.Ids.AsSpan().SequenceEqual(got), $"unigram: '{c.Text}' expected [{string.Join(",", c.Ids)}] got [{string.Join(",", got)}]");
+        }
+    }
+
     [Fact]
     public void OptionModels_FixturesExerciseTheirOptions()
     {
