@@ -294,22 +294,37 @@ public sealed class VlmTokenizer
         return TokenizerJsonLoader.LoadVocabMerges(vocab, merges, options ?? new VlmTokenizerOptions(), eos);
     }
 
-    /// <summary>Loads a SentencePiece <c>.model</c> file (BPE or unigram). No BOS/EOS is added when encoding.</summary>
+    /// <summary>Loads a SentencePiece <c>.model</c> file (BPE or unigram). No BOS/EOS is added when encoding. A BPE
+    /// model without a precompiled character map (the built-in default; identity normalization with any of the dummy
+    /// prefix, whitespace escaping and extra-whitespace options) is encoded by this library's allocation-free port of
+    /// sentencepiece's encoder; unigram models and models with character rules (e.g. nmt_nfkc) are encoded by
+    /// Microsoft.ML.Tokenizers. Decoding uses Microsoft.ML.Tokenizers for both.</summary>
+    /// <exception cref="InvalidDataException">The file is not a well-formed SentencePiece model (the message names the
+    /// file and the field).</exception>
     public static VlmTokenizer FromSentencePiece(string modelPath, VlmTokenizerOptions? options = null)
-    {
-        using var stream = File.OpenRead(modelPath);
-        return FromSentencePiece(stream, options);
-    }
+        => FromSentencePiece(File.ReadAllBytes(modelPath), modelPath, options);
 
-    /// <summary>Loads a SentencePiece model (BPE or unigram) from a stream. No BOS/EOS is added when encoding.</summary>
+    /// <summary>Loads a SentencePiece model (BPE or unigram) from a stream (see the path overload). No BOS/EOS is
+    /// added when encoding.</summary>
+    /// <exception cref="InvalidDataException">The stream is not a well-formed SentencePiece model.</exception>
     public static VlmTokenizer FromSentencePiece(Stream modelStream, VlmTokenizerOptions? options = null)
     {
-        var sp = SentencePieceTokenizer.Create(modelStream, addBeginningOfSentence: false, addEndOfSentence: false);
+        ArgumentNullException.ThrowIfNull(modelStream);
+        using var copy = new MemoryStream();
+        modelStream.CopyTo(copy);
+        return FromSentencePiece(copy.ToArray(), "SentencePiece model stream", options);
+    }
+
+    private static VlmTokenizer FromSentencePiece(byte[] data, string source, VlmTokenizerOptions? options)
+    {
+        var own = SentencePieceBpeModel.TryCreate(SentencePieceModelFile.Parse(data, source));
+        var sp = SentencePieceTokenizer.Create(new MemoryStream(data, writable: false), addBeginningOfSentence: false, addEndOfSentence: false);
         var vocab = sp.Vocabulary;
         // SentencePiece control/user-defined pieces that look like special tokens are atomic.
         var added = vocab.Where(kv => kv.Key.Length > 2 && kv.Key[0] == '<' && kv.Key[^1] == '>' && !kv.Key.StartsWith("<0x", StringComparison.Ordinal))
             .Select(kv => new KeyValuePair<string, int>(kv.Key, kv.Value)).ToList();
-        return new VlmTokenizer(sp, vocab.Count, added, null, options ?? new VlmTokenizerOptions(), null, "SentencePiece .model");
+        return new VlmTokenizer(new TokenizerModelParts(sp, SentencePiece: own), vocab.Count, added, null, options ?? new VlmTokenizerOptions(), null,
+            own is null ? "SentencePiece .model" : "SentencePiece .model (BPE)");
     }
 
     private bool TryGetModelId(string token, out int id)
@@ -346,6 +361,11 @@ public sealed class VlmTokenizer
     internal void EncodePlain(ReadOnlySpan<char> text, PooledBuffer<int> sink)
     {
         if (text.IsEmpty) return;
+        if (_parts.SentencePiece is { } spm)
+        {
+            spm.Encode(text, sink);
+            return;
+        }
         if (_parts.Normalizer is not null || _parts.Own is not null || _parts.IgnoreMergesVocab is not null)
         {
             EncodePlainGeneral(text, sink);

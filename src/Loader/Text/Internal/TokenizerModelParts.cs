@@ -14,6 +14,8 @@ namespace NanoVlm.Loader.Text.Internal;
 /// <param name="Normalizer">Normalizer steps beyond a single Unicode form, or null.</param>
 /// <param name="Decoder">The tokenizer.json decoder chain; null for a SentencePiece .model (decoded by its model).</param>
 /// <param name="Post">Special tokens the post-processor adds with <c>add_special_tokens</c>.</param>
+/// <param name="SentencePiece">This library's encoder for a SentencePiece BPE .model (then <paramref name="MlModel"/>
+/// only decodes), or null.</param>
 internal sealed record TokenizerModelParts(Tokenizer? MlModel, BpeModel? Own = null, SplitPreTokenizer? PreTokenizer = null,
     Dictionary<string, int>? IgnoreMergesVocab = null, TextNormalizer? Normalizer = null, TokenDecoder? Decoder = null,
-    PostProcessor? Post = null);
+    PostProcessor? Post = null, SentencePieceBpeModel? SentencePiece = null);
