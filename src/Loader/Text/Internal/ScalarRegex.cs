@@ -20,6 +20,7 @@ internal sealed class ScalarRegex
     private static readonly char[] s_standIn = BuildStandIns();
     [ThreadStatic] private static char[]? t_shadow;
     [ThreadStatic] private static int[]? t_map;
+    [ThreadStatic] private static List<(int Index, int Length)>? t_found;
 
     public ScalarRegex(string pattern)
     {
@@ -37,11 +38,9 @@ internal sealed class ScalarRegex
     {
         if (text.IndexOfAnyInRange('\uD800', '\uDFFF') >= 0)
         {
-            int first = output.Count;
-            Matches(text, offset, output);
-            // Turn the matches appended at [first..] into matches and gaps, in place order.
-            var found = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(output)[first..].ToArray();
-            output.RemoveRange(first, output.Count - first);
+            var found = t_found ??= new(32);
+            found.Clear();
+            Matches(text, offset, found);
             int at = offset;
             foreach (var (index, len) in found)
             {
