@@ -33,7 +33,7 @@ internal static class Nfc
     {
         length = 0;
         // Every code point below U+0300 is NFC-stable and never combines with what precedes it.
-        if (!text.ContainsAnyInRange('\u0300', '\uFFFF')) return false;
+        if (!CharClasses.HasU0300OrAbove(text)) return false;
         int[] rented = ArrayPool<int>.Shared.Rent(text.Length * 4 + 4);
         try
         {

@@ -64,7 +64,7 @@ internal sealed class PatternSplitStep : SplitStep
             int at = 0;
             while (at < piece.Length)
             {
-                int i = piece[at..].IndexOf(_literal, StringComparison.Ordinal);
+                int i = piece[at..].IndexOf(_literal.AsSpan());
                 if (i < 0) break;
                 matches.Add((offset + at + i, _literal!.Length));
                 at += i + _literal!.Length;

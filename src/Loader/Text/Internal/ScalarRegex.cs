@@ -36,7 +36,7 @@ internal sealed class ScalarRegex
     /// (absolute offsets). Text without surrogates (the common case) is matched directly, with no copy.</summary>
     public void SplitIsolated(ReadOnlySpan<char> text, int offset, List<(int Offset, int Length)> output)
     {
-        if (text.IndexOfAnyInRange('\uD800', '\uDFFF') >= 0)
+        if (CharClasses.IndexOfSurrogate(text) >= 0)
         {
             var found = t_found ??= new(32);
             found.Clear();
@@ -66,7 +66,7 @@ internal sealed class ScalarRegex
     /// <paramref name="text"/>, each shifted by <paramref name="offset"/>.</summary>
     public void Matches(ReadOnlySpan<char> text, int offset, List<(int Index, int Length)> output)
     {
-        if (text.IndexOfAnyInRange('\uD800', '\uDFFF') < 0)
+        if (CharClasses.IndexOfSurrogate(text) < 0)
         {
             foreach (var m in Regex.EnumerateMatches(text))
                 if (m.Length > 0) output.Add((offset + m.Index, m.Length));

@@ -37,6 +37,8 @@ internal sealed class SplitPreTokenizer
             foreach (var (o, l) in a) step.Split(text, o, l, b);
             (a, b) = (b, a);
         }
+        // The lists swap roles between calls: keep them equally large so the next call does not grow the other one.
+        if (b.Capacity < a.Capacity) b.Capacity = a.Capacity;
         s_a = a;
         s_b = b;
         return a;

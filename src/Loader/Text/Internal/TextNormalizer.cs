@@ -24,8 +24,8 @@ internal abstract record NormalizerStep
             if (Value == NormalizationForm.FormC) return Nfc.TryNormalize(text, ref output, out length);
             length = 0;
             // Text below U+0300 is stable under every form except the compatibility ones.
-            if (!text.ContainsAnyInRange('\u0300', '\uFFFF')
-                && !(Value is NormalizationForm.FormKC or NormalizationForm.FormKD && text.ContainsAnyInRange('\u00A0', '\u02FF'))) return false;
+            if (!CharClasses.HasU0300OrAbove(text)
+                && !(Value is NormalizationForm.FormKC or NormalizationForm.FormKD && CharClasses.HasCompatibilityLatin(text))) return false;
             string s = text.ToString();
             if (s.IsNormalized(Value)) return false;
             string normalized = s.Normalize(Value);
@@ -43,17 +43,17 @@ internal abstract record NormalizerStep
             length = 0;
             if (Pattern.Length == 0) return false;
             int count = 0;
-            for (int at = text.IndexOf(Pattern, StringComparison.Ordinal); at >= 0;)
+            for (int at = text.IndexOf(Pattern.AsSpan()); at >= 0;)
             {
                 count++;
-                int next = text[(at + Pattern.Length)..].IndexOf(Pattern, StringComparison.Ordinal);
+                int next = text[(at + Pattern.Length)..].IndexOf(Pattern.AsSpan());
                 at = next < 0 ? -1 : at + Pattern.Length + next;
             }
             if (count == 0) return false;
             var dest = Room(ref output, text.Length + count * (Content.Length - Pattern.Length));
             int w = 0;
             var rest = text;
-            for (int i; (i = rest.IndexOf(Pattern, StringComparison.Ordinal)) >= 0; rest = rest[(i + Pattern.Length)..])
+            for (int i; (i = rest.IndexOf(Pattern.AsSpan())) >= 0; rest = rest[(i + Pattern.Length)..])
             {
                 rest[..i].CopyTo(dest[w..]);
                 w += i;
@@ -88,8 +88,9 @@ internal sealed class TextNormalizer(IReadOnlyList<NormalizerStep> steps)
 {
     [ThreadStatic] private static char[]? t_a;
     [ThreadStatic] private static char[]? t_b;
+    private readonly NormalizerStep[] _steps = [.. steps];
 
-    public IReadOnlyList<NormalizerStep> Steps { get; } = steps;
+    public IReadOnlyList<NormalizerStep> Steps => _steps;
 
     /// <summary>The normalized text: <paramref name="text"/> itself when no step changes it, else a span of this
     /// thread's buffers, valid until the next call on this thread.</summary>
@@ -97,7 +98,7 @@ internal sealed class TextNormalizer(IReadOnlyList<NormalizerStep> steps)
     {
         // Ping-pong between two buffers: a step reads the previous step's output and writes the other buffer.
         bool inA = false;
-        foreach (var step in Steps)
+        foreach (var step in _steps) // an array: enumerating the interface would allocate an enumerator
         {
             if (inA)
             {
