@@ -84,4 +84,27 @@ public class EncodeAllocationTests
         long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
         Assert.True(allocated == 0, $"{allocated} B allocated by 100 warm samples");
     }
+
+    /// <summary>Loader workers encode with one tokenizer at once: each thread's warm encodes still allocate nothing
+    /// (a shared .NET Regex would hand a second thread a new runner while the first holds its cached one).</summary>
+    [Fact]
+    public void ConcurrentThreads_EncodeWithoutAllocating()
+    {
+        var tok = TextFixtures.Tokenizer("qwen2_5");
+        const int threads = 3;
+        var allocated = new long[threads];
+        using var start = new Barrier(threads);
+        var workers = Enumerable.Range(0, threads).Select(t => new Thread(() =>
+        {
+            using var sink = new PooledBuffer<int>(256);
+            for (int i = 0; i < 3; i++) foreach (var text in s_text) { sink.Clear(); tok.Encode(text, sink); }
+            start.SignalAndWait();
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < 300; i++) foreach (var text in s_text) { sink.Clear(); tok.Encode(text, sink); }
+            allocated[t] = GC.GetAllocatedBytesForCurrentThread() - before;
+        })).ToArray();
+        foreach (var w in workers) w.Start();
+        foreach (var w in workers) w.Join();
+        Assert.Equal(new long[threads], allocated);
+    }
 }

@@ -22,15 +22,23 @@ internal sealed class ScalarRegex
     [ThreadStatic] private static int[]? t_map;
     [ThreadStatic] private static List<(int Index, int Length)>? t_found;
 
+    private const RegexOptions Options = RegexOptions.Compiled | RegexOptions.CultureInvariant;
+    private readonly ThreadLocal<Regex> _perThread;
+    private Regex? _first;
+
     public ScalarRegex(string pattern)
     {
         Pattern = pattern;
-        Regex = new Regex(pattern, RegexOptions.Compiled | RegexOptions.CultureInvariant);
+        _first = new Regex(pattern, Options); // compiled now, so a bad pattern fails at load
+        // One Regex per thread: a Regex holds one cached runner, and a thread that matches while another thread holds
+        // it allocates a new runner (Regex.RunSingleMatch), so loader workers sharing one instance would allocate.
+        _perThread = new ThreadLocal<Regex>(() => Interlocked.Exchange(ref _first, null) ?? new Regex(pattern, Options));
     }
 
     public string Pattern { get; }
 
-    public Regex Regex { get; }
+    /// <summary>The calling thread's instance of the compiled regex.</summary>
+    public Regex Regex => _perThread.Value!;
 
     /// <summary>HF <c>Split(Isolated)</c> in one pass: appends the matches and the gaps between them as pieces
     /// (absolute offsets). Text without surrogates (the common case) is matched directly, with no copy.</summary>
