@@ -246,7 +246,6 @@ public sealed class VlmTokenizer
     {
         var vocab = _model switch
         {
-            BpeTokenizer bpe => bpe.Vocabulary,
             SentencePieceTokenizer sp => sp.Vocabulary,
             _ => new Dictionary<string, int>(),
         };
@@ -318,8 +317,6 @@ public sealed class VlmTokenizer
         if (_parts.Own is { } own) return own.TryGetId(token, out id);
         switch (_model)
         {
-            case BpeTokenizer bpe when bpe.Vocabulary.TryGetValue(token, out id):
-                return true;
             case SentencePieceTokenizer sp when sp.Vocabulary.TryGetValue(token, out id):
                 return true;
             default:

@@ -28,6 +28,7 @@ public class ByteLevelBpeTests
         var json = Json(family);
         var reference = new ByteLevelReference(json);
         var tok = TextFixtures.Tokenizer(family);
+        Assert.Null(tok.BaseTokenizer); // encoded by this library's BpeModel, not Microsoft.ML.Tokenizers
         var rng = new Random(family.GetHashCode(StringComparison.Ordinal) & 0xFFFF);
         int tokens = 0;
         for (int i = 0; i < 600; i++)
