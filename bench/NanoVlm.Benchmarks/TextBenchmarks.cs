@@ -4,8 +4,8 @@ using NanoVlm.Loader.Text;
 namespace NanoVlm.Benchmarks;
 
 /// <summary>
-/// Full nanoVLM text preparation (filter, image string, ChatML, ids, loss mask, labels) against the bare
-/// Microsoft.ML.Tokenizers <c>EncodeToIds</c> calls on the same text (each message's "role\ncontent" and the "\n"
+/// Full nanoVLM text preparation (filter, image string, ChatML, ids, loss mask, labels) against the bare base-model
+/// encode calls (normalizer, pre-tokenizer, BPE; no atomic-token splitting) on the same text (each message's "role\ncontent" and the "\n"
 /// after <c>&lt;|im_end|&gt;</c>, prebuilt strings: the tokenizer work that cannot be avoided).
 /// Run: dotnet run -c Release --project bench/NanoVlm.Benchmarks -- --filter *TextPrepare*
 /// </summary>
@@ -23,15 +23,20 @@ public class TextPrepareBenchmarks
     private string[][] _bareSegments = null!;
     private string[][] _preparerSegments = null!;
 
-    /// <summary>Which tokenizer: the built-in SentencePiece default, or a byte-level BPE (Qwen2.5's tokenizer.json).</summary>
-    [Params("default", "qwen2_5")]
+    /// <summary>Which tokenizer: the built-in SentencePiece default, or a byte-level BPE: Qwen2.5's tokenizer.json, or
+    /// SmolLM2's (nanoVLM's) pre-tokenizer and ChatML tokens over GPT-2's vocabulary (the parity fixture's overrides).</summary>
+    [Params("default", "qwen2_5", "smollm2")]
     public string Tokenizer { get; set; } = "default";
 
     [GlobalSetup]
     public void Setup()
     {
-        _tok = Tokenizer == "default" ? VlmTokenizer.LoadDefault()
-            : VlmTokenizer.FromTokenizerJson(Path.Combine(FindRepoRoot(), "tests/fixtures/text/qwen2_5/tokenizer.json"), new VlmTokenizerOptions { EosToken = "<|im_end|>" });
+        _tok = Tokenizer switch
+        {
+            "default" => VlmTokenizer.LoadDefault(),
+            "smollm2" => SmolLm2Like(FindRepoRoot()),
+            _ => VlmTokenizer.FromTokenizerJson(Path.Combine(FindRepoRoot(), "tests/fixtures/text/qwen2_5/tokenizer.json"), new VlmTokenizerOptions { EosToken = "<|im_end|>" }),
+        };
         _prep = new SamplePreparer(_tok);
         var rng = new Random(42);
         string[] questions = ["How many red circles are in the image?", "What colour is the large square in the top left corner?",
@@ -81,24 +86,34 @@ public class TextPrepareBenchmarks
     public int BareEncode()
     {
         int n = 0;
-        var bare = _tok.BaseTokenizer!;
         foreach (var segs in _bareSegments)
             foreach (var s in segs)
-                n += bare.EncodeToIds(s).Count;
+                n += EncodeBare(s);
         return n;
     }
 
-    /// <summary>The model's <c>EncodeToIds</c> on exactly the strings <see cref="Prepare"/> hands to it: Prepare's
+    /// <summary>The base model's encode on exactly the strings <see cref="Prepare"/> hands to it: Prepare's
     /// time and bytes minus these are its own.</summary>
     [Benchmark(OperationsPerInvoke = Samples)]
     public int TokenizerOnly()
     {
         int n = 0;
-        var bare = _tok.BaseTokenizer!;
         foreach (var segs in _preparerSegments)
             foreach (var s in segs)
-                n += bare.EncodeToIds(s).Count;
+                n += EncodeBare(s);
         return n;
+    }
+
+    private readonly NanoVlm.Loader.Text.Internal.PooledBuffer<int> _bareIds = new(256);
+
+    /// <summary>The base model alone: Microsoft.ML.Tokenizers' <c>EncodeToIds</c> for a SentencePiece .model, this
+    /// library's normalizer + pre-tokenizer + BPE for a tokenizer.json.</summary>
+    private int EncodeBare(string s)
+    {
+        if (_tok.BaseTokenizer is { } bare) return bare.EncodeToIds(s).Count;
+        _bareIds.Clear();
+        _tok.EncodePlain(s, _bareIds);
+        return _bareIds.Count;
     }
 
     /// <summary>Exact bytes per sample on this thread, printed to the log as <c>// allocated</c>.</summary>
@@ -163,6 +178,20 @@ public class TextPrepareBenchmarks
             n += ids.Length;
         }
         return n;
+    }
+
+    /// <summary>GPT-2's tokenizer.json with parity_smollm2.json's overrides (as the loader tests' TextFixtures.DerivedJson).</summary>
+    private static VlmTokenizer SmolLm2Like(string root)
+    {
+        var o = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(root, "tests/fixtures/text/parity_smollm2.json")))!["overrides"]!;
+        var j = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(root, "tests/fixtures/text/gpt2/tokenizer.json")))!;
+        foreach (var key in (string[])["added_tokens", "normalizer", "pre_tokenizer", "post_processor", "decoder"])
+            j[key] = o[key]?.DeepClone();
+        j["model"]!["ignore_merges"] = (bool)o["ignore_merges"]!;
+        var vocab = j["model"]!["vocab"]!.AsObject();
+        foreach (var (token, id) in o["vocab_additions"]!.AsObject()) vocab[token] = id!.DeepClone();
+        using var ms = new MemoryStream(System.Text.Encoding.UTF8.GetBytes(j.ToJsonString()));
+        return VlmTokenizer.FromTokenizerJson(ms, new VlmTokenizerOptions { EosToken = "<|im_end|>" });
     }
 
     private static string FindRepoRoot()

@@ -1,20 +1,18 @@
 using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
-using Microsoft.ML.Tokenizers;
 using NanoVlm.Loader.Text.Internal;
 
 namespace NanoVlm.Loader.Text;
 
 /// <summary>
-/// Maps a HF <c>tokenizer.json</c> with a BPE model onto an encoder with HF tokenizers' results. Byte-level BPE
-/// (GPT-2, SmolLM2, Qwen, Llama-3, DeepSeek-V3, GPT-4o) runs on Microsoft.ML.Tokenizers' <see cref="BpeTokenizer"/>
-/// with this library's pre-tokenizer (Split with every behaviour and <c>invert</c>, Digits, ByteLevel; regexes on
-/// Unicode scalar values) and <c>ignore_merges</c>; SentencePiece-style BPE (byte fallback, <c>▁</c> normalizer:
-/// Llama-2, Gemma) runs on this library's <see cref="BpeModel"/>. Normalizers (NFC/NFD/NFKC/NFKD, Replace, Prepend,
-/// Sequence), decoders (ByteLevel, Replace, ByteFallback, Fuse, Strip, Sequence) and post-processors
-/// (TemplateProcessing, ByteLevel, Roberta/Bert, Sequence) are read; anything else is rejected with a
-/// <see cref="NotSupportedException"/> that names the component.
+/// Maps a HF <c>tokenizer.json</c> with a BPE model onto an encoder with HF tokenizers' results, all run by this
+/// library: <see cref="BpeModel"/> (byte-level: GPT-2, SmolLM2, Qwen, Llama-3, DeepSeek-V3, GPT-4o, with
+/// <c>ignore_merges</c>; SentencePiece-style with byte fallback: Llama-2, Gemma), the pre-tokenizer (Split with every
+/// behaviour and <c>invert</c>, Digits, ByteLevel; regexes on Unicode scalar values) and normalizers
+/// (NFC/NFD/NFKC/NFKD, Replace, Prepend, Sequence); decoders (ByteLevel, Replace, ByteFallback, Fuse, Strip, Sequence)
+/// and post-processors (TemplateProcessing, ByteLevel, Roberta/Bert, Sequence) are read; anything else is rejected
+/// with a <see cref="NotSupportedException"/> that names the component.
 /// </summary>
 internal static class TokenizerJsonLoader
 {
@@ -46,9 +44,9 @@ internal static class TokenizerJsonLoader
         var normSteps = new List<NormalizerStep>();
         if (root.TryGetProperty("normalizer", out var n) && n.ValueKind == JsonValueKind.Object)
             TokenizerJsonComponents.AddNormalizer(n, normSteps);
-        // A single Unicode form keeps the fast path (built-in NFC); anything else runs the steps in order.
+        // A single Unicode form is also reported as VlmTokenizer.Normalization.
         NormalizationForm? form = normSteps is [NormalizerStep.Form only] ? only.Value : null;
-        var normalizer = normSteps.Count == 0 || form is not null ? null : new TextNormalizer(normSteps);
+        var normalizer = normSteps.Count == 0 ? null : new TextNormalizer(normSteps);
 
         var decoder = TokenizerJsonComponents.ReadDecoder(root.TryGetProperty("decoder", out var d) ? d : default);
 
@@ -68,37 +66,17 @@ internal static class TokenizerJsonLoader
         int baseSize = vocab.Count == 0 ? 0 : vocab.Values.Max() + 1;
         var splitter = new SplitPreTokenizer(steps);
 
-        if (!byteLevel)
-        {
-            // SentencePiece-style BPE (Llama-2, Gemma): characters, byte fallback, this library's merge loop.
-            if (prefix is not null || suffix is not null)
-                throw new NotSupportedException("tokenizer.json BPE without a ByteLevel pre-tokenizer and with continuing_subword_prefix/end_of_word_suffix is not supported.");
-            var own = new BpeModel(vocab, mergePairs, unk, fuseUnk, byteFallback, ignoreMerges);
-            var parts = new TokenizerModelParts(null, own, steps.Count == 0 ? null : splitter, null, normalizer, decoder, post);
-            return new VlmTokenizer(parts, baseSize, added, form, options, configEos,
-                $"tokenizer.json (SentencePiece-style BPE{(byteFallback ? ", byte fallback" : "")})");
-        }
-        if (byteFallback)
+        if (byteLevel && byteFallback)
             throw new NotSupportedException("tokenizer.json BPE with both a ByteLevel pre-tokenizer and byte_fallback is not supported.");
-        var merges = new List<string>(mergePairs.Count);
-        foreach (var (a, b) in mergePairs)
-        {
-            if (a.Contains(' ') || b.Contains(' '))
-                throw new NotSupportedException($"tokenizer.json merge [\"{a}\", \"{b}\"] contains a space, which Microsoft.ML.Tokenizers' merge format cannot express.");
-            merges.Add(a + " " + b);
-        }
-        var bpe = BpeTokenizer.Create(new BpeOptions(vocab)
-        {
-            Merges = merges,
-            ByteLevel = true,
-            PreTokenizer = splitter,
-            UnknownToken = unk,
-            ContinuingSubwordPrefix = prefix,
-            EndOfWordSuffix = suffix,
-        });
-        var mlParts = new TokenizerModelParts(bpe, null, ignoreMerges ? splitter : null, ignoreMerges ? vocab : null, normalizer, decoder, post);
-        return new VlmTokenizer(mlParts, baseSize, added, form, options, configEos,
-            $"tokenizer.json (byte-level BPE{(ignoreMerges ? ", ignore_merges" : "")})");
+        if (prefix is not null || suffix is not null)
+            throw new NotSupportedException($"tokenizer.json BPE with {(prefix is not null ? "continuing_subword_prefix" : "end_of_word_suffix")} " +
+                $"'{prefix ?? suffix}' is not supported (no byte-level or SentencePiece-style family this loader reads uses one).");
+        var own = new BpeModel(vocab, mergePairs, unk, fuseUnk, byteFallback, ignoreMerges, byteLevel);
+        var parts = new TokenizerModelParts(null, own, steps.Count == 0 ? null : splitter, normalizer, decoder, post);
+        string kind = byteLevel
+            ? $"tokenizer.json (byte-level BPE{(ignoreMerges ? ", ignore_merges" : "")})"
+            : $"tokenizer.json (SentencePiece-style BPE{(byteFallback ? ", byte fallback" : "")})";
+        return new VlmTokenizer(parts, baseSize, added, form, options, configEos, kind);
     }
 
     /// <summary><c>model.merges</c> as pairs: <c>"a b"</c> strings or <c>[a, b]</c> arrays.</summary>
@@ -129,27 +107,26 @@ internal static class TokenizerJsonLoader
     {
         var vocab = JsonSerializer.Deserialize<Dictionary<string, int>>(vocabStream)
             ?? throw new InvalidDataException("vocab.json is empty.");
-        var merges = new List<string>();
+        var merges = new List<(string, string)>();
         using (var reader = new StreamReader(mergesStream, Encoding.UTF8))
         {
             string? line;
-            bool first = true;
+            int lineNumber = 0;
             while ((line = reader.ReadLine()) is not null)
             {
-                if (first && line.StartsWith("#version", StringComparison.Ordinal)) { first = false; continue; }
-                first = false;
+                lineNumber++;
+                if (lineNumber == 1 && line.StartsWith("#version", StringComparison.Ordinal)) continue;
                 if (line.Length == 0) continue;
-                merges.Add(line);
+                int sp = line.IndexOf(' ', StringComparison.Ordinal);
+                if (sp <= 0 || sp != line.LastIndexOf(' '))
+                    throw new InvalidDataException($"merges.txt line {lineNumber} \"{line}\" is not two tokens separated by one space.");
+                merges.Add((line[..sp], line[(sp + 1)..]));
             }
         }
-        var bpe = BpeTokenizer.Create(new BpeOptions(vocab)
-        {
-            Merges = merges,
-            ByteLevel = true,
-            PreTokenizer = new SplitPreTokenizer([new PatternSplitStep(new ScalarRegex(Gpt2Pattern))]),
-        });
+        var own = new BpeModel(vocab, merges, null, fuseUnk: false, byteFallback: false, ignoreMerges: false, byteLevel: true, source: "vocab.json + merges.txt");
         var added = vocab.Where(kv => kv.Key.Length > 4 && kv.Key.StartsWith("<|", StringComparison.Ordinal) && kv.Key.EndsWith("|>", StringComparison.Ordinal)).ToList();
-        var parts = new TokenizerModelParts(bpe, Decoder: new TokenDecoder([new DecoderStep.ByteLevel()]));
+        var parts = new TokenizerModelParts(null, own, new SplitPreTokenizer([new PatternSplitStep(new ScalarRegex(Gpt2Pattern))]),
+            Decoder: new TokenDecoder([new DecoderStep.ByteLevel()]));
         return new VlmTokenizer(parts, vocab.Values.Max() + 1, added, null, options, configEos, "vocab.json + merges.txt (byte-level BPE)");
     }
 

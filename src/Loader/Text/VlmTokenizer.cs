@@ -6,9 +6,10 @@ using NanoVlm.Loader.Text.Internal;
 namespace NanoVlm.Loader.Text;
 
 /// <summary>
-/// A tokenizer for nanoVLM-style training: a base model (BPE from a HF <c>tokenizer.json</c>: byte-level on
-/// Microsoft.ML.Tokenizers or SentencePiece-style with byte fallback on this library's own BPE; GPT-2 style
-/// <c>vocab.json</c> + <c>merges.txt</c>; or a SentencePiece <c>.model</c>) plus atomic special tokens (the file's
+/// A tokenizer for nanoVLM-style training: a base model (BPE from a HF <c>tokenizer.json</c>, byte-level or
+/// SentencePiece-style with byte fallback, or from GPT-2 style <c>vocab.json</c> + <c>merges.txt</c>, both on this
+/// library's own BPE; or a SentencePiece <c>.model</c>: BPE models on this library's own encoder, unigram and
+/// character-map models on Microsoft.ML.Tokenizers) plus atomic special tokens (the file's
 /// added tokens and nanoVLM's 66 extra tokens, added with HF's id rule) that are split off the raw text before
 /// normalization and pre-tokenization, as HF tokenizers do. Thread-safe for encoding.
 /// </summary>
@@ -114,8 +115,9 @@ public sealed class VlmTokenizer
         _ => "\ufb01".Normalize(form) == "fi",
     };
 
-    /// <summary>The underlying Microsoft.ML.Tokenizers model (without the atomic-token splitting); <see langword="null"/>
-    /// for SentencePiece-style (byte-fallback) BPE from a <c>tokenizer.json</c>, which this library encodes itself.</summary>
+    /// <summary>The underlying Microsoft.ML.Tokenizers model (without the atomic-token splitting) of a SentencePiece
+    /// <c>.model</c> (for a BPE model it only decodes: this library encodes it); <see langword="null"/> for
+    /// <c>tokenizer.json</c> and <c>vocab.json</c> + <c>merges.txt</c>, which this library encodes itself.</summary>
     public Tokenizer? BaseTokenizer => _model;
 
     /// <summary>Size of the base model's vocabulary (without tokens added after it).</summary>
@@ -245,7 +247,6 @@ public sealed class VlmTokenizer
     {
         var vocab = _model switch
         {
-            BpeTokenizer bpe => bpe.Vocabulary,
             SentencePieceTokenizer sp => sp.Vocabulary,
             _ => new Dictionary<string, int>(),
         };
@@ -332,8 +333,6 @@ public sealed class VlmTokenizer
         if (_parts.Own is { } own) return own.TryGetId(token, out id);
         switch (_model)
         {
-            case BpeTokenizer bpe when bpe.Vocabulary.TryGetValue(token, out id):
-                return true;
             case SentencePieceTokenizer sp when sp.Vocabulary.TryGetValue(token, out id):
                 return true;
             default:
@@ -357,7 +356,9 @@ public sealed class VlmTokenizer
         }
     }
 
-    /// <summary>Encodes text that contains no atomic token.</summary>
+    /// <summary>Encodes text that contains no atomic token: the file's normalizer, pre-tokenizer and this library's BPE
+    /// per piece (tokenizer.json, vocab.json + merges.txt; allocation-free once warm), this library's SentencePiece
+    /// encoder (BPE .model; allocation-free once warm), or the Microsoft.ML.Tokenizers model (other .model files).</summary>
     internal void EncodePlain(ReadOnlySpan<char> text, PooledBuffer<int> sink)
     {
         if (text.IsEmpty) return;
@@ -366,45 +367,15 @@ public sealed class VlmTokenizer
             spm.Encode(text, sink);
             return;
         }
-        if (_parts.Normalizer is not null || _parts.Own is not null || _parts.IgnoreMergesVocab is not null)
+        if (_parts.Own is not { } own)
         {
-            EncodePlainGeneral(text, sink);
+            sink.Append(_model!.EncodeToIds(text, considerPreTokenization: true, considerNormalization: true));
             return;
         }
-        if (_normalization is NormalizationForm.FormC)
-        {
-            if (Nfc.TryNormalize(text, out string nfc)) text = nfc;
-        }
-        else if (_normalization is { } form && (text.ContainsAnyInRange('\u0300', '\uFFFF')
-                || (form is NormalizationForm.FormKC or NormalizationForm.FormKD && text.ContainsAnyInRange('\u00A0', '\u02FF'))))
-        {
-            // Text below U+0300 is stable under every form except the compatibility ones.
-            string s = text.ToString();
-            if (!s.IsNormalized(form)) text = s.Normalize(form);
-        }
-        sink.Append(_model!.EncodeToIds(text, considerPreTokenization: true, considerNormalization: true));
-    }
-
-    /// <summary>The general path: the file's normalizer steps, the pre-tokenizer run here, and per piece either this
-    /// library's BPE (SentencePiece-style files) or, for byte-level files with <c>ignore_merges</c>, the vocabulary
-    /// entry of the whole piece when there is one (Rust <c>BPE::tokenize</c>) else Microsoft.ML.Tokenizers' BPE.</summary>
-    private void EncodePlainGeneral(ReadOnlySpan<char> text, PooledBuffer<int> sink)
-    {
         if (_parts.Normalizer is { } normalizer) text = normalizer.Apply(text);
         if (text.IsEmpty) return;
-        if (_parts.Own is { } own)
-        {
-            if (_parts.PreTokenizer is not { } splitter) own.Encode(text, sink);
-            else foreach (var (o, l) in splitter.Split(text)) own.Encode(text.Slice(o, l), sink);
-            return;
-        }
-        var vocab = _parts.IgnoreMergesVocab!;
-        foreach (var (o, l) in _parts.PreTokenizer!.Split(text))
-        {
-            var piece = text.Slice(o, l);
-            if (vocab.TryGetValue(ByteLevelAlphabet.Map(piece), out int id)) sink.Add(id);
-            else sink.Append(_model!.EncodeToIds(piece, considerPreTokenization: false, considerNormalization: false));
-        }
+        if (_parts.PreTokenizer is not { } splitter) own.Encode(text, sink);
+        else foreach (var (o, l) in splitter.Split(text)) own.Encode(text.Slice(o, l), sink);
     }
 
     internal AtomicTokenMatcher Matcher => _matcher;

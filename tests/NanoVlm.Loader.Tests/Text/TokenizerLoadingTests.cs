@@ -20,6 +20,8 @@ public class TokenizerLoadingTests
     [InlineData("""{"model":{"type":"BPE","vocab":{"a":0},"merges":[]},"post_processor":{"type":"Fancy"}}""", "Fancy")]
     [InlineData("""{"model":{"type":"BPE","vocab":{"a":0},"merges":[],"dropout":0.1},"pre_tokenizer":{"type":"ByteLevel"}}""", "dropout")]
     [InlineData("""{"model":{"type":"BPE","vocab":{"a":0},"merges":[],"byte_fallback":true},"pre_tokenizer":{"type":"ByteLevel"}}""", "byte_fallback")]
+    [InlineData("""{"model":{"type":"BPE","vocab":{"a":0},"merges":[],"end_of_word_suffix":"</w>"},"pre_tokenizer":{"type":"ByteLevel"}}""", "end_of_word_suffix")]
+    [InlineData("""{"model":{"type":"BPE","vocab":{"a":0},"merges":[],"continuing_subword_prefix":"##"},"pre_tokenizer":{"type":"ByteLevel"}}""", "continuing_subword_prefix")]
     public void UnsupportedKinds_FailWithClearMessage(string json, string named)
     {
         var ex = Assert.Throws<NotSupportedException>(() => TextFixtures.FromJson(JsonNode.Parse(json)!, "a"));

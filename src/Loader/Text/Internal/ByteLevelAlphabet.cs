@@ -8,19 +8,6 @@ internal static class ByteLevelAlphabet
 
     public static char ByteToChar(byte b) => s_byteToChar[b];
 
-    /// <summary>The byte-level form of <paramref name="text"/> (its UTF-8 bytes through the table), as the vocabulary
-    /// stores it.</summary>
-    public static string Map(ReadOnlySpan<char> text)
-    {
-        int max = System.Text.Encoding.UTF8.GetMaxByteCount(text.Length);
-        Span<byte> bytes = max <= 1024 ? stackalloc byte[max] : new byte[max];
-        int n = System.Text.Encoding.UTF8.GetBytes(text, bytes);
-        return string.Create(n, bytes[..n].ToArray(), static (span, b) =>
-        {
-            for (int i = 0; i < span.Length; i++) span[i] = s_byteToChar[b[i]];
-        });
-    }
-
     private static char[] Build()
     {
         var map = new char[256];

@@ -20,9 +20,20 @@ internal static class Nfc
     /// <summary>Returns true with the NFC form when <paramref name="text"/> is not already NFC.</summary>
     public static bool TryNormalize(ReadOnlySpan<char> text, out string normalized)
     {
-        normalized = "";
+        char[]? buffer = null;
+        bool changed = TryNormalize(text, ref buffer, out int length);
+        normalized = changed ? new string(buffer!, 0, length) : "";
+        return changed;
+    }
+
+    /// <summary>Returns true with the NFC form in <paramref name="buffer"/>[..<paramref name="length"/>] when
+    /// <paramref name="text"/> is not already NFC; the buffer is grown (replaced) when too small, else reused, so a
+    /// caller that keeps it allocates nothing in steady state.</summary>
+    public static bool TryNormalize(ReadOnlySpan<char> text, ref char[]? buffer, out int length)
+    {
+        length = 0;
         // Every code point below U+0300 is NFC-stable and never combines with what precedes it.
-        if (!text.ContainsAnyInRange('\u0300', '\uFFFF')) return false;
+        if (!CharClasses.HasU0300OrAbove(text)) return false;
         int[] rented = ArrayPool<int>.Shared.Rent(text.Length * 4 + 4);
         try
         {
@@ -30,11 +41,22 @@ internal static class Nfc
             var cps = rented.AsSpan(0, n);
             Reorder(cps);
             n = Compose(cps);
-            var sb = new StringBuilder(text.Length);
-            for (int i = 0; i < n; i++) sb.Append(char.ConvertFromUtf32(cps[i]));
-            string result = sb.ToString();
-            if (text.SequenceEqual(result)) return false;
-            normalized = result;
+            int chars = 0;
+            for (int i = 0; i < n; i++) chars += cps[i] >= 0x10000 ? 2 : 1;
+            if (buffer is null || buffer.Length < chars) buffer = new char[Math.Max(chars, 2 * (buffer?.Length ?? 64))];
+            int w = 0;
+            for (int i = 0; i < n; i++)
+            {
+                int cp = cps[i];
+                if (cp < 0x10000) buffer[w++] = (char)cp; // a lone surrogate stays as it was
+                else
+                {
+                    buffer[w++] = (char)(0xD7C0 + (cp >> 10));
+                    buffer[w++] = (char)(0xDC00 + (cp & 0x3FF));
+                }
+            }
+            if (text.SequenceEqual(buffer.AsSpan(0, w))) return false;
+            length = w;
             return true;
         }
         finally { ArrayPool<int>.Shared.Return(rented); }

@@ -29,6 +29,7 @@ internal sealed class PatternSplitStep : SplitStep
     private readonly bool _invert;
     [ThreadStatic] private static List<(int Index, int Length)>? t_matches;
     [ThreadStatic] private static List<(int Start, int End, bool Match)>? t_runs;
+    [ThreadStatic] private static List<(int Start, int End, bool Match)>? t_joined;
 
     public PatternSplitStep(ScalarRegex regex, SplitBehavior behavior = SplitBehavior.Isolated, bool invert = false)
     {
@@ -63,7 +64,7 @@ internal sealed class PatternSplitStep : SplitStep
             int at = 0;
             while (at < piece.Length)
             {
-                int i = piece[at..].IndexOf(_literal, StringComparison.Ordinal);
+                int i = piece[at..].IndexOf(_literal.AsSpan());
                 if (i < 0) break;
                 matches.Add((offset + at + i, _literal!.Length));
                 at += i + _literal!.Length;
@@ -96,48 +97,59 @@ internal sealed class PatternSplitStep : SplitStep
                 return; // matches are removed: the flag already says so
             case SplitBehavior.MergedWithPrevious:
             {
-                var result = new List<(int, int, bool)>(runs.Count);
+                var result = Joined(runs.Count);
                 bool previousMatch = false;
                 foreach (var (s, e, m) in runs)
                 {
-                    if (m && !previousMatch && result.Count > 0) result[^1] = (result[^1].Item1, e, false);
+                    if (m && !previousMatch && result.Count > 0) result[^1] = (result[^1].Start, e, false);
                     else result.Add((s, e, false));
                     previousMatch = m;
                 }
-                runs.Clear();
-                runs.AddRange(result);
+                CopyBack(result, runs);
                 return;
             }
             case SplitBehavior.MergedWithNext:
             {
-                var result = new List<(int, int, bool)>(runs.Count);
+                var result = Joined(runs.Count);
                 bool previousMatch = false;
                 for (int i = runs.Count - 1; i >= 0; i--)
                 {
                     var (s, e, m) = runs[i];
-                    if (m && !previousMatch && result.Count > 0) result[^1] = (s, result[^1].Item2, false);
+                    if (m && !previousMatch && result.Count > 0) result[^1] = (s, result[^1].End, false);
                     else result.Add((s, e, false));
                     previousMatch = m;
                 }
                 result.Reverse();
-                runs.Clear();
-                runs.AddRange(result);
+                CopyBack(result, runs);
                 return;
             }
             case SplitBehavior.Contiguous:
             {
-                var result = new List<(int, int, bool)>(runs.Count);
+                var result = Joined(runs.Count);
                 bool previousMatch = false;
                 foreach (var (s, e, m) in runs)
                 {
-                    if (m == previousMatch && result.Count > 0) result[^1] = (result[^1].Item1, e, false);
+                    if (m == previousMatch && result.Count > 0) result[^1] = (result[^1].Start, e, false);
                     else result.Add((s, e, false));
                     previousMatch = m;
                 }
-                runs.Clear();
-                runs.AddRange(result);
+                CopyBack(result, runs);
                 return;
             }
         }
+    }
+
+    /// <summary>This thread's reused list for the joined runs.</summary>
+    private static List<(int Start, int End, bool Match)> Joined(int capacity)
+    {
+        var list = t_joined ??= new(Math.Max(32, capacity));
+        list.Clear();
+        return list;
+    }
+
+    private static void CopyBack(List<(int Start, int End, bool Match)> from, List<(int Start, int End, bool Match)> to)
+    {
+        to.Clear();
+        foreach (var run in from) to.Add(run);
     }
 }

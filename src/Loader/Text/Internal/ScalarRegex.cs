@@ -20,28 +20,35 @@ internal sealed class ScalarRegex
     private static readonly char[] s_standIn = BuildStandIns();
     [ThreadStatic] private static char[]? t_shadow;
     [ThreadStatic] private static int[]? t_map;
+    [ThreadStatic] private static List<(int Index, int Length)>? t_found;
+
+    private const RegexOptions Options = RegexOptions.Compiled | RegexOptions.CultureInvariant;
+    private readonly ThreadLocal<Regex> _perThread;
+    private Regex? _first;
 
     public ScalarRegex(string pattern)
     {
         Pattern = pattern;
-        Regex = new Regex(pattern, RegexOptions.Compiled | RegexOptions.CultureInvariant);
+        _first = new Regex(pattern, Options); // compiled now, so a bad pattern fails at load
+        // One Regex per thread: a Regex holds one cached runner, and a thread that matches while another thread holds
+        // it allocates a new runner (Regex.RunSingleMatch), so loader workers sharing one instance would allocate.
+        _perThread = new ThreadLocal<Regex>(() => Interlocked.Exchange(ref _first, null) ?? new Regex(pattern, Options));
     }
 
     public string Pattern { get; }
 
-    public Regex Regex { get; }
+    /// <summary>The calling thread's instance of the compiled regex.</summary>
+    public Regex Regex => _perThread.Value!;
 
     /// <summary>HF <c>Split(Isolated)</c> in one pass: appends the matches and the gaps between them as pieces
     /// (absolute offsets). Text without surrogates (the common case) is matched directly, with no copy.</summary>
     public void SplitIsolated(ReadOnlySpan<char> text, int offset, List<(int Offset, int Length)> output)
     {
-        if (text.IndexOfAnyInRange('\uD800', '\uDFFF') >= 0)
+        if (CharClasses.IndexOfSurrogate(text) >= 0)
         {
-            int first = output.Count;
-            Matches(text, offset, output);
-            // Turn the matches appended at [first..] into matches and gaps, in place order.
-            var found = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(output)[first..].ToArray();
-            output.RemoveRange(first, output.Count - first);
+            var found = t_found ??= new(32);
+            found.Clear();
+            Matches(text, offset, found);
             int at = offset;
             foreach (var (index, len) in found)
             {
@@ -67,7 +74,7 @@ internal sealed class ScalarRegex
     /// <paramref name="text"/>, each shifted by <paramref name="offset"/>.</summary>
     public void Matches(ReadOnlySpan<char> text, int offset, List<(int Index, int Length)> output)
     {
-        if (text.IndexOfAnyInRange('\uD800', '\uDFFF') < 0)
+        if (CharClasses.IndexOfSurrogate(text) < 0)
         {
             foreach (var m in Regex.EnumerateMatches(text))
                 if (m.Length > 0) output.Add((offset + m.Index, m.Length));

@@ -1,5 +1,3 @@
-using Microsoft.ML.Tokenizers;
-
 namespace NanoVlm.Loader.Text.Internal;
 
 /// <summary>One step of a HF pre-tokenizer sequence: splits a piece of text into smaller pieces.</summary>
@@ -10,10 +8,10 @@ internal abstract class SplitStep
 }
 
 /// <summary>
-/// A <see cref="PreTokenizer"/> that applies HF pre-tokenizer split steps in sequence (each step splits every piece
-/// the previous step produced). Special tokens are split off before this runs (see <see cref="AtomicTokenMatcher"/>).
+/// A HF pre-tokenizer as split steps applied in sequence (each step splits every piece the previous step produced).
+/// Special tokens are split off before this runs (see <see cref="AtomicTokenMatcher"/>).
 /// </summary>
-internal sealed class SplitPreTokenizer : PreTokenizer
+internal sealed class SplitPreTokenizer
 {
     private readonly SplitStep[] _steps;
     [ThreadStatic] private static List<(int Offset, int Length)>? s_a;
@@ -23,16 +21,11 @@ internal sealed class SplitPreTokenizer : PreTokenizer
 
     internal IReadOnlyList<SplitStep> Steps => _steps;
 
-    public override IEnumerable<(int Offset, int Length)> PreTokenize(string text)
-        => text is null ? [] : PreTokenize(text.AsSpan());
-
-    public override IEnumerable<(int Offset, int Length)> PreTokenize(ReadOnlySpan<char> text) => Split(text);
-
     /// <summary>The pieces of <paramref name="text"/>. The list is reused by the next call on this thread.</summary>
     internal List<(int Offset, int Length)> Split(ReadOnlySpan<char> text)
     {
-        // The BPE model enumerates the result before it pre-tokenizes anything else on this thread, so the lists
-        // are reused and the caller gets the list itself (no copy): steady state allocates nothing here.
+        // The caller enumerates the result before it pre-tokenizes anything else on this thread, so the lists are
+        // reused and the caller gets the list itself (no copy): steady state allocates nothing here.
         var a = s_a ??= new List<(int, int)>(64);
         var b = s_b ??= new List<(int, int)>(64);
         a.Clear();
@@ -44,6 +37,8 @@ internal sealed class SplitPreTokenizer : PreTokenizer
             foreach (var (o, l) in a) step.Split(text, o, l, b);
             (a, b) = (b, a);
         }
+        // The lists swap roles between calls: keep them equally large so the next call does not grow the other one.
+        if (b.Capacity < a.Capacity) b.Capacity = a.Capacity;
         s_a = a;
         s_b = b;
         return a;
