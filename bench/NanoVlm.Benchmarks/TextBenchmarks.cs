@@ -141,8 +141,8 @@ public class TextPrepareBenchmarks
             var messages = new List<ChatMessage>(texts.Count * 2);
             foreach (var turn in texts)
             {
-                messages.Add(new ChatMessage("user", turn.User!.Replace(ImageTokenString.ImageToken, "", StringComparison.Ordinal)));
-                messages.Add(new ChatMessage("assistant", turn.Assistant!.Replace(ImageTokenString.ImageToken, "", StringComparison.Ordinal)));
+                messages.Add(new ChatMessage("user", turn.User.ToString().Replace(ImageTokenString.ImageToken, "", StringComparison.Ordinal)));
+                messages.Add(new ChatMessage("assistant", turn.Assistant.ToString().Replace(ImageTokenString.ImageToken, "", StringComparison.Ordinal)));
             }
             if (_grids[i].Length > 0)
                 messages[0] = messages[0] with { Content = ImageTokenString.Build(_grids[i]) + messages[0].Content };

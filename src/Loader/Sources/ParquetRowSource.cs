@@ -11,10 +11,14 @@ namespace NanoVlm.Loader.Sources;
 /// </summary>
 /// <remarks>
 /// A shard is read one row group at a time, so memory is bounded by the largest row group; a
-/// <see cref="FileRowSource.ReadShard"/> from a later row skips whole row groups using only the footer. Each image's bytes are a
-/// slice of one native buffer per open shard, copied once out of Arrow's decoded page (as Arrow's own record-batch
-/// reader copies values out of pages), valid until the enumerator moves past the row's row group; reading a slice
-/// after the enumeration ended throws <see cref="ObjectDisposedException"/>. A missing <c>texts</c> column, a
+/// <see cref="FileRowSource.ReadShard"/> from a later row skips whole row groups using only the footer. A steady read
+/// allocates nothing per row: an enumeration hands out one reused <see cref="SourceRow"/> (with its
+/// <see cref="Text.TextSample"/> and lists), refilled for each row, so a row is valid until the enumerator moves on.
+/// The turn texts are slices of one char buffer per open shard, decoded once per row group from UTF-8 (invalid
+/// bytes become U+FFFD, as <see cref="System.Text.Encoding.UTF8"/> decodes them); each image's bytes are a slice of one
+/// native buffer per open shard, copied once out of Arrow's decoded page (as Arrow's own record-batch reader copies
+/// values out of pages); reading an image slice after the enumeration ended throws
+/// <see cref="ObjectDisposedException"/>. A missing <c>texts</c> column, a
 /// column of the wrong type, a file that is not parquet, a damaged footer or a damaged data page raise a
 /// <see cref="DataSourceException"/> naming the file, row group, row (when known) and column.
 /// </remarks>

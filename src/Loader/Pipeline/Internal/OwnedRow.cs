@@ -1,21 +1,36 @@
 using System.Buffers;
+using NanoVlm.Loader.Sources;
+using NanoVlm.Loader.Text;
 
 namespace NanoVlm.Loader.Pipeline.Internal;
 
-/// <summary>A row read from a source, its image bytes copied into pooled arrays (the row's buffers are reused).
-/// Rows made with a <see cref="ReusePool{T}"/> go back to it with <see cref="ReturnBuffers"/>, their arrays kept.</summary>
+/// <summary>A row read from a source, copied out of it (a source's row is valid only until its enumerator moves on):
+/// the texts into this object's own char buffer, the ratings into its own lists, the image bytes into pooled arrays.
+/// Rows made with a <see cref="ReusePool{T}"/> go back to it with <see cref="ReturnBuffers"/>, their buffers and lists
+/// kept, so a steady state copies without allocating.</summary>
 internal sealed class OwnedRow
 {
     private readonly ReusePool<OwnedRow>? _pool;
     private byte[][] _buffers = [];
     private int[] _lengths = [];
     private bool _live;
+    private readonly TextSample _text = new();
+    private readonly List<ChatTurn> _turns = [];
+    private readonly List<long?>[] _ratings = [[], [], [], []];
+    private char[] _chars = [];
 
     private OwnedRow(ReusePool<OwnedRow>? pool) => _pool = pool;
 
     public int SourceIndex { get; private set; }
 
-    public Sources.SourceRow Row { get; private set; } = null!;
+    /// <summary>Where the row was read (names it in messages; a sample's origin).</summary>
+    public RowPosition Position { get; private set; }
+
+    /// <summary>The shard's display name (a source's per-shard string, shared, not copied).</summary>
+    public string ShardName { get; private set; } = "";
+
+    /// <summary>The row's texts and ratings, owned by this object.</summary>
+    public TextSample Text => _text;
 
     /// <summary>Images of the row.</summary>
     public int ImageCount { get; private set; }
@@ -29,13 +44,16 @@ internal sealed class OwnedRow
 
     public bool[] Ended { get; private set; } = [];
 
-    /// <summary>The row with its image bytes copied into pooled arrays; from <paramref name="pool"/> when one is given.</summary>
-    public static OwnedRow Copy(int source, Sources.SourceRow row, SourcePosition after = default, ulong mixtureRandom = 0,
+    /// <summary>A copy of <paramref name="row"/> (texts, ratings and image bytes); from <paramref name="pool"/> when one
+    /// is given.</summary>
+    public static OwnedRow Copy(int source, SourceRow row, SourcePosition after = default, ulong mixtureRandom = 0,
         bool[]? ended = null, ReusePool<OwnedRow>? pool = null)
     {
         var owned = pool is not null && pool.TryRent(out var reused) ? reused : new OwnedRow(pool);
         owned.SourceIndex = source;
-        owned.Row = row;
+        owned.Position = row.Position;
+        owned.ShardName = row.ShardName;
+        owned.OwnText(row.Text);
         owned.After = after;
         owned.MixtureRandom = mixtureRandom;
         owned.Ended = ended ?? [];
@@ -51,11 +69,52 @@ internal sealed class OwnedRow
     {
         var copy = new OwnedRow(null)
         {
-            SourceIndex = SourceIndex, Row = Row, After = After, MixtureRandom = MixtureRandom, Ended = Ended, _live = true,
+            SourceIndex = SourceIndex, Position = Position, ShardName = ShardName, After = After, MixtureRandom = MixtureRandom,
+            Ended = Ended, _live = true,
         };
+        copy.OwnText(_text);
         copy.Reserve(ImageCount);
         for (var i = 0; i < ImageCount; i++) copy.Own(i, Image(i));
         return copy;
+    }
+
+    // Indexed loops throughout: a foreach over an IReadOnlyList would box its enumerator.
+    private void OwnText(TextSample text)
+    {
+        var texts = text.Texts;
+        _turns.Clear();
+        if (texts is not null)
+        {
+            long chars = 0;
+            for (var t = 0; t < texts.Count; t++) chars += texts[t].User.Length + texts[t].Assistant.Length;
+            if (chars > Array.MaxLength) throw new InvalidDataException($"{ShardName} row {Position.Row}: more than {Array.MaxLength} characters of text");
+            if (_chars.Length < chars) _chars = new char[Math.Max(chars, Math.Min(Array.MaxLength, 2L * _chars.Length))];
+            var at = 0;
+            for (var t = 0; t < texts.Count; t++)
+            {
+                var turn = texts[t];
+                _turns.Add(new ChatTurn(Own(turn.User.Span, ref at), Own(turn.Assistant.Span, ref at)));
+            }
+        }
+        _text.Set(texts is null ? null : _turns, OwnRatings(0, text.RelevanceRatings), OwnRatings(1, text.ImageCorrespondenceRatings),
+            OwnRatings(2, text.VisualDependencyRatings), OwnRatings(3, text.FormattingRatings));
+    }
+
+    private ReadOnlyMemory<char> Own(ReadOnlySpan<char> text, ref int at)
+    {
+        text.CopyTo(_chars.AsSpan(at));
+        var owned = new ReadOnlyMemory<char>(_chars, at, text.Length);
+        at += text.Length;
+        return owned;
+    }
+
+    private List<long?>? OwnRatings(int i, IReadOnlyList<long?>? ratings)
+    {
+        if (ratings is null) return null;
+        var list = _ratings[i];
+        list.Clear();
+        for (var k = 0; k < ratings.Count; k++) list.Add(ratings[k]);
+        return list;
     }
 
     private void Reserve(int images)
@@ -82,7 +141,7 @@ internal sealed class OwnedRow
     }
 
     /// <summary>The name image <paramref name="i"/> goes by in messages; built only when one is needed.</summary>
-    public string ImageName(int i) => $"{Row.ShardName} row {Row.Position.Row} image {i}";
+    public string ImageName(int i) => $"{ShardName} row {Position.Row} image {i}";
 
     /// <summary>What the stages pass to the image path as the image's name: a failure is renamed with
     /// <see cref="ImageName"/> where it is caught, so that images that decode fine cost no string.</summary>
@@ -109,7 +168,8 @@ internal sealed class OwnedRow
             _buffers[i] = null!;
         }
         ImageCount = 0;
-        // Row stays: a dropped row is still named in messages (it is replaced when the object is reused).
+        // Position, shard name and text stay: a dropped row is still named in messages (they are replaced when the
+        // object is reused).
         _pool?.Return(this);
     }
 }

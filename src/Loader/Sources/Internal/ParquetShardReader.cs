@@ -21,9 +21,15 @@ internal sealed partial class ParquetShardReader : IDisposable
     private readonly long[] _rowGroupFirstRow;
     private readonly ColumnScratch _scratch = new();
     private readonly NativeByteBuffer _imageBytes = new();
-    private readonly StringColumn _user = new(), _assistant = new(), _source = new();
+    private readonly TextColumn _user = new(), _assistant = new();
+    private readonly StringColumn _source = new();
     private readonly LeveledColumn _images = new();
     private readonly IntegerColumn[] _ratings;
+    // The one row handed out, refilled for every row: its lists are reused too.
+    private readonly SourceRow _row;
+    private readonly List<ChatTurn> _turns = [];
+    private readonly List<ReadOnlyMemory<byte>> _imageList = [];
+    private readonly List<long?>[] _ratingLists;
     private long[] _imageOffsets = [];
     private int[] _imageLengths = [];
     private int _group = -1;
@@ -38,6 +44,8 @@ internal sealed partial class ParquetShardReader : IDisposable
         _binding = binding;
         _rowGroupFirstRow = rowGroupFirstRow;
         _ratings = [.. binding.Ratings.Select(_ => new IntegerColumn())];
+        _ratingLists = [.. binding.Ratings.Select(_ => new List<long?>())];
+        _row = SourceRow.Reusable(path);
     }
 
     /// <summary>Number of row groups.</summary>
@@ -113,9 +121,9 @@ internal sealed partial class ParquetShardReader : IDisposable
             using var rowGroup = _reader.RowGroup(g);
             var b = _binding;
             column = b.TextsUser.Column;
-            ReadStrings(rowGroup, b.TextsUser, rows, _user, cancellationToken);
+            ReadTexts(rowGroup, b.TextsUser, rows, _user, cancellationToken);
             column = b.TextsAssistant.Column;
-            ReadStrings(rowGroup, b.TextsAssistant, rows, _assistant, cancellationToken);
+            ReadTexts(rowGroup, b.TextsAssistant, rows, _assistant, cancellationToken);
             if (b.ImageBytes is { } ib)
             {
                 column = ib.Column;
@@ -148,8 +156,8 @@ internal sealed partial class ParquetShardReader : IDisposable
         }
     }
 
-    /// <summary>Row <paramref name="r"/> of the row group last read; its images are valid until the next
-    /// <see cref="ReadRowGroup"/>.</summary>
+    /// <summary>Row <paramref name="r"/> of the row group last read, in the reader's one reused row: valid until the next
+    /// <see cref="Row"/> or <see cref="ReadRowGroup"/>.</summary>
     public SourceRow Row(int r)
     {
         var g = _group;
@@ -159,46 +167,41 @@ internal sealed partial class ParquetShardReader : IDisposable
         if (user.Count(r) != assistant.Count(r))
             throw new DataSourceException(_path,
                 $"texts has {user.Count(r)} user and {assistant.Count(r)} assistant entries", g, row, "texts");
-        ChatTurn[]? turns = null;
-        if (!user.RowIsNull(r))
-        {
-            turns = new ChatTurn[user.Count(r)];
-            for (var k = 0; k < turns.Length; k++) turns[k] = new ChatTurn(_user.At(r, k), _assistant.At(r, k));
-        }
-        IReadOnlyList<ReadOnlyMemory<byte>> images = [];
-        if (_binding.ImageBytes is not null && _images.Count(r) > 0)
-        {
-            var list = new ReadOnlyMemory<byte>[_images.Count(r)];
-            for (var k = 0; k < list.Length; k++)
-                list[k] = _images.ValueAt(r, k) is var v and >= 0 ? _imageBytes.Slice(_imageOffsets[v], _imageLengths[v]) : default;
-            images = list;
-        }
-        return new SourceRow
-        {
-            Position = new RowPosition(_shardIndex, g, row),
-            ShardName = _path,
-            Text = new TextSample
-            {
-                Texts = turns,
-                RelevanceRatings = RatingList(0, r),
-                ImageCorrespondenceRatings = RatingList(1, r),
-                VisualDependencyRatings = RatingList(2, r),
-                FormattingRatings = RatingList(3, r),
-            },
-            Images = images,
-            Source = _hasSource && _source.Levels.Count(r) > 0 ? _source.At(r, 0) : null,
-        };
+        _turns.Clear();
+        var turns = user.RowIsNull(r) ? null : _turns;
+        if (turns is not null)
+            for (var k = 0; k < user.Count(r); k++) turns.Add(new ChatTurn(_user.At(r, k), _assistant.At(r, k)));
+        _imageList.Clear();
+        if (_binding.ImageBytes is not null)
+            for (var k = 0; k < _images.Count(r); k++)
+                _imageList.Add(_images.ValueAt(r, k) is var v and >= 0 ? _imageBytes.Slice(_imageOffsets[v], _imageLengths[v]) : default);
+        _row.Text.Set(turns, RatingList(0, r), RatingList(1, r), RatingList(2, r), RatingList(3, r));
+        _row.Set(new RowPosition(_shardIndex, g, row), _imageList,
+            _hasSource && _source.Levels.Count(r) > 0 ? _source.At(r, 0) : null);
+        return _row;
     }
 
-    private long?[]? RatingList(int i, int r)
+    private List<long?>? RatingList(int i, int r)
     {
         if (_binding.Ratings[i] is null) return null;
         var column = _ratings[i];
         if (column.Levels.RowIsNull(r)) return null;
-        var list = new long?[column.Levels.Count(r)];
-        for (var k = 0; k < list.Length; k++)
-            list[k] = column.Levels.ValueAt(r, k) is var v and >= 0 ? column.Values[v] : null;
+        var list = _ratingLists[i];
+        list.Clear();
+        for (var k = 0; k < column.Levels.Count(r); k++)
+            list.Add(column.Levels.ValueAt(r, k) is var v and >= 0 ? column.Values[v] : null);
         return list;
+    }
+
+    private void ReadTexts(RowGroupReader rowGroup, FineVisionParquetBinding.Leaf leaf, int rows, TextColumn into,
+        CancellationToken cancellationToken)
+    {
+        using var reader = Open<ByteArray>(rowGroup, leaf, rows, out var entries);
+        into.Begin(entries);
+        ReadLevels(reader, leaf, entries, rows, into.Levels, cancellationToken, (batch, at) =>
+        {
+            for (var i = 0; i < batch.Length; i++) into.Decode(at + i, batch[i]);
+        });
     }
 
     private void ReadStrings(RowGroupReader rowGroup, FineVisionParquetBinding.Leaf leaf, int rows, StringColumn into,
