@@ -24,6 +24,8 @@ namespace NanoVlm.Loader.Sources;
 /// </remarks>
 public sealed class ParquetRowSource : FileRowSource
 {
+    // The decoded-column buffers of ended enumerations, for the next ones (one set per concurrent enumeration).
+    private readonly Stack<ParquetReadBuffers> _buffers = new();
 
     /// <summary>Reads the given shard files in the given order.</summary>
     /// <param name="shardPaths">Parquet files; at least one.</param>
@@ -38,17 +40,28 @@ public sealed class ParquetRowSource : FileRowSource
 
     private protected override IEnumerable<SourceRow> Rows(string path, int shard, long startRow, CancellationToken cancellationToken)
     {
-        using var reader = ParquetShardReader.Open(path, shard, cancellationToken);
-        for (var g = 0; g < reader.RowGroupCount; g++)
+        ParquetReadBuffers? buffers;
+        lock (_buffers) _buffers.TryPop(out buffers);
+        buffers ??= new ParquetReadBuffers();
+        try
         {
-            // Row groups wholly before startRow are skipped from the footer alone, without decoding a page.
-            if (reader.FirstRow(g) + reader.RowCount(g) <= startRow) continue;
-            reader.ReadRowGroup(g, cancellationToken);
-            for (var r = (int)Math.Max(0, startRow - reader.FirstRow(g)); r < reader.RowCount(g); r++)
+            using var reader = ParquetShardReader.Open(path, shard, buffers, cancellationToken);
+            for (var g = 0; g < reader.RowGroupCount; g++)
             {
-                cancellationToken.ThrowIfCancellationRequested();
-                yield return reader.Row(r);
+                // Row groups wholly before startRow are skipped from the footer alone, without decoding a page.
+                if (reader.FirstRow(g) + reader.RowCount(g) <= startRow) continue;
+                reader.ReadRowGroup(g, cancellationToken);
+                for (var r = (int)Math.Max(0, startRow - reader.FirstRow(g)); r < reader.RowCount(g); r++)
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    yield return reader.Row(r);
+                }
             }
+        }
+        finally
+        {
+            // Only when the enumeration is disposed (or ends): an abandoned one keeps its buffers out of the pool.
+            lock (_buffers) _buffers.Push(buffers);
         }
     }
 }

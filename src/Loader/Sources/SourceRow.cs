@@ -56,14 +56,15 @@ public sealed class SourceRow
     };
 
     /// <summary>Refills a reader's reused row for its next row (the text sample is refilled by the caller).</summary>
-    internal void Set(RowPosition position, IReadOnlyList<ReadOnlyMemory<byte>> images, string? source)
+    internal void Set(RowPosition position, string shardName, IReadOnlyList<ReadOnlyMemory<byte>> images, string? source)
     {
         _position = position;
+        _shardName = shardName;
         _images = images;
         _source = source;
     }
 
-    /// <summary>A row for a reader to reuse: its shard name and its own text sample are fixed, the rest is set per row.</summary>
-    internal static SourceRow Reusable(string shardName) =>
-        new() { Position = default, ShardName = shardName, Text = new TextSample(), Images = [] };
+    /// <summary>A row for a reader to reuse: its own text sample is fixed, the rest is set per row.</summary>
+    internal static SourceRow Reusable() =>
+        new() { Position = default, ShardName = "", Text = new TextSample(), Images = [] };
 }

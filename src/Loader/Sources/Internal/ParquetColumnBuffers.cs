@@ -82,13 +82,17 @@ internal sealed class TextColumn
     }
 }
 
-/// <summary>A UTF-8 column decoded to strings (the <c>source</c>); a value equal to the previous one reuses its string
-/// (a shard's <c>source</c> is usually one value, dictionary-encoded), so a steady read makes none.</summary>
+/// <summary>A UTF-8 column decoded to strings (the <c>source</c>): a value equal to one of the last few distinct values
+/// reuses its string (a shard's <c>source</c> is one value or a handful, dictionary-encoded), so a steady read makes
+/// none.</summary>
 internal sealed class StringColumn
 {
-    private byte[] _lastBytes = new byte[64];
-    private int _lastLength = -1;
-    private string _last = "";
+    // Recently decoded values (bytes and string), replaced round-robin; values over MaxCachedBytes are not cached.
+    private const int CacheSize = 16, MaxCachedBytes = 1024;
+    private readonly byte[][] _keys = new byte[CacheSize][];
+    private readonly int[] _keyLengths = new int[CacheSize];
+    private readonly string[] _strings = new string[CacheSize];
+    private int _cached, _next;
 
     public LeveledColumn Levels { get; } = new();
 
@@ -108,19 +112,20 @@ internal sealed class StringColumn
     public string Decode(ByteArray value)
     {
         var bytes = Bytes(value);
-        if (bytes.Length == _lastLength && bytes.SequenceEqual(_lastBytes.AsSpan(0, _lastLength))) return _last;
-        _last = System.Text.Encoding.UTF8.GetString(bytes);
-        if (bytes.Length <= 4096)
+        for (var i = 0; i < _cached; i++)
+            if (_keyLengths[i] == bytes.Length && bytes.SequenceEqual(_keys[i].AsSpan(0, bytes.Length))) return _strings[i];
+        var decoded = System.Text.Encoding.UTF8.GetString(bytes);
+        if (bytes.Length <= MaxCachedBytes)
         {
-            if (_lastBytes.Length < bytes.Length) _lastBytes = new byte[Math.Max(bytes.Length, 2 * _lastBytes.Length)];
-            bytes.CopyTo(_lastBytes);
-            _lastLength = bytes.Length;
+            var slot = _next;
+            _next = (_next + 1) % CacheSize;
+            _cached = Math.Max(_cached, slot + 1);
+            if (_keys[slot] is not { } key || key.Length < bytes.Length) _keys[slot] = key = new byte[Math.Max(64, bytes.Length)];
+            bytes.CopyTo(key);
+            _keyLengths[slot] = bytes.Length;
+            _strings[slot] = decoded;
         }
-        else
-        {
-            _lastLength = -1;
-        }
-        return _last;
+        return decoded;
     }
 }
 
