@@ -5,21 +5,29 @@ using NanoVlm.Loader.Text;
 namespace NanoVlm.Loader.Pipeline.Internal;
 
 /// <summary>A row read from a source, copied out of it (a source's row is valid only until its enumerator moves on):
-/// the texts into this object's own char buffer, the ratings into its own lists, the image bytes into pooled arrays.
-/// Rows made with a <see cref="ReusePool{T}"/> go back to it with <see cref="ReturnBuffers"/>, their buffers and lists
-/// kept, so a steady state copies without allocating.</summary>
+/// the texts into one rented char array, the ratings into this object's own lists, each image's bytes into a rented
+/// byte array. Rows made with an <see cref="OwnedRowPool"/> rent from it and go back to it with
+/// <see cref="ReturnBuffers"/> (their lists kept), so a steady state copies without allocating; others rent from
+/// <see cref="ArrayPool{T}.Shared"/>.</summary>
 internal sealed class OwnedRow
 {
     private readonly ReusePool<OwnedRow>? _pool;
+    private readonly ArrayPool<byte> _imageArrays;
+    private readonly ArrayPool<char> _textArrays;
     private byte[][] _buffers = [];
     private int[] _lengths = [];
     private bool _live;
     private readonly TextSample _text = new();
-    private readonly List<ChatTurn> _turns = [];
-    private readonly List<long?>[] _ratings = [[], [], [], []];
+    private readonly List<ChatTurn> _turns = new(8);
+    private readonly List<long?>[] _ratings = [new(8), new(8), new(8), new(8)];
     private char[] _chars = [];
 
-    private OwnedRow(ReusePool<OwnedRow>? pool) => _pool = pool;
+    private OwnedRow(OwnedRowPool? pool)
+    {
+        _pool = pool?.Rows;
+        _imageArrays = pool?.ImageBytes ?? ArrayPool<byte>.Shared;
+        _textArrays = pool?.Texts ?? ArrayPool<char>.Shared;
+    }
 
     public int SourceIndex { get; private set; }
 
@@ -29,7 +37,7 @@ internal sealed class OwnedRow
     /// <summary>The shard's display name (a source's per-shard string, shared, not copied).</summary>
     public string ShardName { get; private set; } = "";
 
-    /// <summary>The row's texts and ratings, owned by this object.</summary>
+    /// <summary>The row's texts and ratings, owned by this object (empty after <see cref="ReturnBuffers"/>).</summary>
     public TextSample Text => _text;
 
     /// <summary>Images of the row.</summary>
@@ -47,9 +55,9 @@ internal sealed class OwnedRow
     /// <summary>A copy of <paramref name="row"/> (texts, ratings and image bytes); from <paramref name="pool"/> when one
     /// is given.</summary>
     public static OwnedRow Copy(int source, SourceRow row, SourcePosition after = default, ulong mixtureRandom = 0,
-        bool[]? ended = null, ReusePool<OwnedRow>? pool = null)
+        bool[]? ended = null, OwnedRowPool? pool = null)
     {
-        var owned = pool is not null && pool.TryRent(out var reused) ? reused : new OwnedRow(pool);
+        var owned = pool is not null && pool.Rows.TryRent(out var reused) ? reused : new OwnedRow(pool);
         owned.SourceIndex = source;
         owned.Position = row.Position;
         owned.ShardName = row.ShardName;
@@ -88,7 +96,8 @@ internal sealed class OwnedRow
             long chars = 0;
             for (var t = 0; t < texts.Count; t++) chars += texts[t].User.Length + texts[t].Assistant.Length;
             if (chars > Array.MaxLength) throw new InvalidDataException($"{ShardName} row {Position.Row}: more than {Array.MaxLength} characters of text");
-            if (_chars.Length < chars) _chars = new char[Math.Max(chars, Math.Min(Array.MaxLength, 2L * _chars.Length))];
+            // Rented at least 1 long: an empty array cannot go back to a pool.
+            _chars = _textArrays.Rent(Math.Max(1, (int)chars));
             var at = 0;
             for (var t = 0; t < texts.Count; t++)
             {
@@ -121,15 +130,15 @@ internal sealed class OwnedRow
     {
         if (_buffers.Length < images)
         {
-            _buffers = new byte[images][];
-            _lengths = new int[images];
+            _buffers = new byte[Math.Max(images, 4)][];
+            _lengths = new int[_buffers.Length];
         }
         ImageCount = images;
     }
 
     private void Own(int i, ReadOnlySpan<byte> src)
     {
-        _buffers[i] = ArrayPool<byte>.Shared.Rent(Math.Max(1, src.Length));
+        _buffers[i] = _imageArrays.Rent(Math.Max(1, src.Length));
         src.CopyTo(_buffers[i]);
         _lengths[i] = src.Length;
     }
@@ -157,19 +166,23 @@ internal sealed class OwnedRow
         }
     }
 
-    /// <summary>Returns the image buffers (and the row to its pool); a second call does nothing.</summary>
+    /// <summary>Returns the image and text arrays (and the row to its pool); a second call does nothing.</summary>
     public void ReturnBuffers()
     {
         if (!_live) return;
         _live = false;
         for (var i = 0; i < ImageCount; i++)
         {
-            ArrayPool<byte>.Shared.Return(_buffers[i]);
+            _imageArrays.Return(_buffers[i]);
             _buffers[i] = null!;
         }
         ImageCount = 0;
-        // Position, shard name and text stay: a dropped row is still named in messages (they are replaced when the
-        // object is reused).
+        _text.Set(null, null, null, null, null);
+        _turns.Clear();
+        if (_chars.Length > 0) _textArrays.Return(_chars);
+        _chars = [];
+        // Position and shard name stay: a dropped row is still named in messages (they are replaced when the object
+        // is reused).
         _pool?.Return(this);
     }
 }
