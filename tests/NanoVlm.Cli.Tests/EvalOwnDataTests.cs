@@ -86,6 +86,27 @@ public sealed class EvalOwnDataTests : IDisposable
         Assert.True(ok == 0, err);
     }
 
+    /// <summary>An empty reference answer cannot be scored: refused like a missing (null) one, which the reader hands
+    /// on as the same empty text.</summary>
+    [Theory]
+    [InlineData("")]
+    [InlineData(null)]
+    public void A_FineVision_row_without_an_assistant_text_is_refused_naming_shard_row_and_column(string? assistant)
+    {
+        var schema = new ParquetSchema(
+            new ListField("texts", new StructField("element", new DataField<string>("user"), new DataField<string>("assistant"))));
+        var rows = new List<Dictionary<string, object>>
+        {
+            new() { ["texts"] = new List<Dictionary<string, object>> { new() { ["user"] = "What is it?", ["assistant"] = "a cat" } } },
+            new() { ["texts"] = new List<Dictionary<string, object>> { new() { ["user"] = "And this?", ["assistant"] = assistant! } } },
+        };
+        string file = Path.Combine(_root, "fv", $"no-answer-{assistant is null}.parquet");
+        EvalTestData.Write(file, schema, rows);
+        var (code, _, stderr) = Invoke(Args(file, "--metric", "exact_match"));
+        Assert.Equal(2, code);
+        Assert.Contains($"no-answer-{assistant is null}.parquet row 1: column 'texts' turn 0 has no 'assistant' text", stderr);
+    }
+
     [Fact]
     public void A_parquet_file_without_the_FineVision_columns_is_refused_naming_file_and_column()
     {

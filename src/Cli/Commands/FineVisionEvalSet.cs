@@ -18,7 +18,7 @@ internal static class FineVisionEvalSet
 
     /// <summary>Reads the rows (shards in path order), each with its reference and its source ("shard row N").</summary>
     /// <exception cref="InvalidDataException">A row without a first turn, or whose first turn lacks the user or assistant
-    /// text; an unreadable shard (names shard, row and column).</exception>
+    /// text (empty or null: the reader hands both on as empty); an unreadable shard (names shard, row and column).</exception>
     /// <exception cref="FileNotFoundException">Nothing matches the path.</exception>
     public static (List<EvalQuestion> Questions, List<IReadOnlyList<string>> Answers, List<string> Sources) Read(string path, int? limit)
     {
