@@ -57,8 +57,8 @@ public class TextPrepareBenchmarks
             for (int t = 0; t < turns; t++)
             {
                 texts[t] = new ChatTurn(questions[rng.Next(questions.Length)], answers[rng.Next(answers.Length)]);
-                segs.Add("user\n" + texts[t].User); segs.Add("\n");
-                segs.Add("assistant\n" + texts[t].Assistant); segs.Add("\n");
+                segs.Add("user\n" + texts[t].User.ToString()); segs.Add("\n");
+                segs.Add("assistant\n" + texts[t].Assistant.ToString()); segs.Add("\n");
             }
             _samples[i] = new TextSample { Texts = texts, RelevanceRatings = Enumerable.Repeat<long?>(4, turns).ToArray() };
             _grids[i] = rng.Next(4) switch { 0 => [], 1 => [new ImageGrid(1, 1)], 2 => [new ImageGrid(2, 3)], _ => [new ImageGrid(1, 2), new ImageGrid(3, 4)] };
@@ -68,8 +68,8 @@ public class TextPrepareBenchmarks
             var prep = new List<string>();
             for (int t = 0; t < turns; t++)
             {
-                prep.Add(t == 0 && _grids[i].Length > 0 ? texts[t].User! : "user\n" + texts[t].User);
-                prep.Add("assistant\n" + texts[t].Assistant);
+                prep.Add(t == 0 && _grids[i].Length > 0 ? texts[t].User.ToString() : "user\n" + texts[t].User.ToString());
+                prep.Add("assistant\n" + texts[t].Assistant.ToString());
             }
             _preparerSegments[i] = [.. prep];
         }
@@ -156,8 +156,8 @@ public class TextPrepareBenchmarks
             var messages = new List<ChatMessage>(texts.Count * 2);
             foreach (var turn in texts)
             {
-                messages.Add(new ChatMessage("user", turn.User!.Replace(ImageTokenString.ImageToken, "", StringComparison.Ordinal)));
-                messages.Add(new ChatMessage("assistant", turn.Assistant!.Replace(ImageTokenString.ImageToken, "", StringComparison.Ordinal)));
+                messages.Add(new ChatMessage("user", turn.User.ToString().Replace(ImageTokenString.ImageToken, "", StringComparison.Ordinal)));
+                messages.Add(new ChatMessage("assistant", turn.Assistant.ToString().Replace(ImageTokenString.ImageToken, "", StringComparison.Ordinal)));
             }
             if (_grids[i].Length > 0)
                 messages[0] = messages[0] with { Content = ImageTokenString.Build(_grids[i]) + messages[0].Content };

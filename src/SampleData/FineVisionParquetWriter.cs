@@ -56,8 +56,8 @@ internal sealed class FineVisionParquetWriter : IDisposable
         WriteList(group, _images, _bytes, rows, s => s.Images, i => (ReadOnlyMemory<byte>?)i.Encoded);
         WriteList(group, _images, _path, rows, s => s.Images,
             i => (ReadOnlyMemory<char>?)null);
-        WriteList(group, _texts, _user, rows, s => s.Text.Texts, t => t.User?.AsMemory());
-        WriteList(group, _texts, _assistant, rows, s => s.Text.Texts, t => t.Assistant?.AsMemory());
+        WriteList(group, _texts, _user, rows, s => s.Text.Texts, t => (ReadOnlyMemory<char>?)t.User);
+        WriteList(group, _texts, _assistant, rows, s => s.Text.Texts, t => (ReadOnlyMemory<char>?)t.Assistant);
         var sources = rows.Select(r => (ReadOnlyMemory<char>?)r.Source.AsMemory()).ToArray();
         WriteScalar(group, _source, sources);
         for (var i = 0; i < _ratings.Length; i++)

@@ -19,8 +19,8 @@ internal static class SampleRecordJson
         foreach (var t in sample.Text.Texts ?? [])
         {
             json.WriteStartObject();
-            json.WriteString("user", t.User);
-            json.WriteString("assistant", t.Assistant);
+            json.WriteString("user", t.User.Span);
+            json.WriteString("assistant", t.Assistant.Span);
             json.WriteEndObject();
         }
         json.WriteEndArray();

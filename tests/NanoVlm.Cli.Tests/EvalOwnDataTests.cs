@@ -33,7 +33,7 @@ public sealed class EvalOwnDataTests : IDisposable
 
         // Independent of the parquet reader: the generator's rows, their first turn and all their images.
         var rows = SyntheticSampleGenerator.Generate(0, 5, seed: 4);
-        var questions = rows.Select(r => new EvalQuestion(r.Text.Texts![0].User!, r.Images.Select((im, k) => (im.Encoded, $"image {k}")).ToList())).ToList();
+        var questions = rows.Select(r => new EvalQuestion(r.Text.Texts![0].User.ToString(), r.Images.Select((im, k) => (im.Encoded, $"image {k}")).ToList())).ToList();
         var tok = VlmTokenizer.LoadDefault();
         var config = VlmConfig.Read(Path.Combine(EvalReferenceFixture.Checkpoint, Checkpoint.ConfigFile));
         using var model = Checkpoint.Load(EvalReferenceFixture.Checkpoint, tok.ImageTokenId);
@@ -44,8 +44,8 @@ public sealed class EvalOwnDataTests : IDisposable
         var scores = new List<double>();
         for (int i = 0; i < 5; i++)
         {
-            string reference = rows[i].Text.Texts![0].Assistant!;
-            Assert.Equal(rows[i].Text.Texts![0].User, samples[i].GetProperty("context").GetString());
+            string reference = rows[i].Text.Texts![0].Assistant.ToString();
+            Assert.Equal(rows[i].Text.Texts![0].User.ToString(), samples[i].GetProperty("context").GetString());
             Assert.Equal([reference], samples[i].GetProperty("references").EnumerateArray().Select(e => e.GetString()));
             Assert.Equal(answers[i], samples[i].GetProperty("prediction").GetString());
             Assert.Contains($"row {i}", samples[i].GetProperty("source").GetString());
@@ -58,7 +58,7 @@ public sealed class EvalOwnDataTests : IDisposable
         // The prompt is the question in nanoVLM's chat template after the images' placeholder strings.
         string prompt = samples[0].GetProperty("prompt").GetString()!;
         Assert.StartsWith("<|im_start|>user\n", prompt);
-        Assert.EndsWith(rows[0].Text.Texts![0].User + "<|im_end|>\n<|im_start|>assistant\n", prompt);
+        Assert.EndsWith(rows[0].Text.Texts![0].User.ToString() + "<|im_end|>\n<|im_start|>assistant\n", prompt);
         Assert.Equal(rows[0].Images.Count > 0, prompt.Contains("<|global_image|>", StringComparison.Ordinal));
     }
 
@@ -84,6 +84,27 @@ public sealed class EvalOwnDataTests : IDisposable
         // The first row alone is a valid set.
         var (ok, _, err) = Invoke(Args(file, "--metric", "exact_match", "--limit", "1", "--max-new-tokens", "2"));
         Assert.True(ok == 0, err);
+    }
+
+    /// <summary>An empty reference answer cannot be scored: refused like a missing (null) one, which the reader hands
+    /// on as the same empty text.</summary>
+    [Theory]
+    [InlineData("")]
+    [InlineData(null)]
+    public void A_FineVision_row_without_an_assistant_text_is_refused_naming_shard_row_and_column(string? assistant)
+    {
+        var schema = new ParquetSchema(
+            new ListField("texts", new StructField("element", new DataField<string>("user"), new DataField<string>("assistant"))));
+        var rows = new List<Dictionary<string, object>>
+        {
+            new() { ["texts"] = new List<Dictionary<string, object>> { new() { ["user"] = "What is it?", ["assistant"] = "a cat" } } },
+            new() { ["texts"] = new List<Dictionary<string, object>> { new() { ["user"] = "And this?", ["assistant"] = assistant! } } },
+        };
+        string file = Path.Combine(_root, "fv", $"no-answer-{assistant is null}.parquet");
+        EvalTestData.Write(file, schema, rows);
+        var (code, _, stderr) = Invoke(Args(file, "--metric", "exact_match"));
+        Assert.Equal(2, code);
+        Assert.Contains($"no-answer-{assistant is null}.parquet row 1: column 'texts' turn 0 has no 'assistant' text", stderr);
     }
 
     [Fact]

@@ -24,7 +24,7 @@ public sealed class SampleDataCommandTests : IDisposable
         Assert.Contains("40 rows", stdout);
 
         using var source = RowSources.Open(_dir);
-        var rows = Enumerable.Range(0, source.Shards.Count).SelectMany(s => source.ReadShard(s)).ToList();
+        var rows = Enumerable.Range(0, source.Shards.Count).SelectMany(s => source.ReadShard(s)).Select(r => r.Copy()).ToList();
         var expected = SyntheticSampleGenerator.Generate(0, 40, seed: 3);
         Assert.Equal(expected.Length, rows.Count);
         for (var i = 0; i < rows.Count; i++)

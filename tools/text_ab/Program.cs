@@ -23,7 +23,7 @@ for (int i = 0; i < N; i++)
     for (int t = 0; t < turns; t++)
     {
         texts[t] = new ChatTurn(questions[rng.Next(questions.Length)], answers[rng.Next(answers.Length)]);
-        s.Add("user\n" + texts[t].User); s.Add("\n"); s.Add("assistant\n" + texts[t].Assistant); s.Add("\n");
+        s.Add("user\n" + texts[t].User.ToString()); s.Add("\n"); s.Add("assistant\n" + texts[t].Assistant.ToString()); s.Add("\n");
     }
     samples[i] = new TextSample { Texts = texts, RelevanceRatings = Enumerable.Repeat<long?>(4, turns).ToArray() };
     grids[i] = rng.Next(4) switch { 0 => [], 1 => [new ImageGrid(1, 1)], 2 => [new ImageGrid(2, 3)], _ => [new ImageGrid(1, 2), new ImageGrid(3, 4)] };

@@ -18,7 +18,7 @@ internal static class FineVisionEvalSet
 
     /// <summary>Reads the rows (shards in path order), each with its reference and its source ("shard row N").</summary>
     /// <exception cref="InvalidDataException">A row without a first turn, or whose first turn lacks the user or assistant
-    /// text; an unreadable shard (names shard, row and column).</exception>
+    /// text (empty or null: the reader hands both on as empty); an unreadable shard (names shard, row and column).</exception>
     /// <exception cref="FileNotFoundException">Nothing matches the path.</exception>
     public static (List<EvalQuestion> Questions, List<IReadOnlyList<string>> Answers, List<string> Sources) Read(string path, int? limit)
     {
@@ -36,11 +36,12 @@ internal static class FineVisionEvalSet
                     var turns = row.Text.Texts;
                     if (turns is null || turns.Count == 0) throw new InvalidDataException($"{where}: column 'texts' has no turn to evaluate");
                     var first = turns[0];
-                    if (string.IsNullOrEmpty(first.User)) throw new InvalidDataException($"{where}: column 'texts' turn 0 has no 'user' text (the question)");
-                    if (first.Assistant is null) throw new InvalidDataException($"{where}: column 'texts' turn 0 has no 'assistant' text (the reference answer)");
+                    // A missing (null) text reads as empty; an empty question or reference answer cannot be evaluated.
+                    if (first.User.IsEmpty) throw new InvalidDataException($"{where}: column 'texts' turn 0 has no 'user' text (the question)");
+                    if (first.Assistant.IsEmpty) throw new InvalidDataException($"{where}: column 'texts' turn 0 has no 'assistant' text (the reference answer)");
                     var images = row.Images.Select((m, k) => (m.ToArray(), $"{where} column 'images' image {k}")).ToList();
-                    questions.Add(new EvalQuestion(first.User, images));
-                    answers.Add([first.Assistant]);
+                    questions.Add(new EvalQuestion(first.User.ToString(), images));
+                    answers.Add([first.Assistant.ToString()]);
                     sources.Add(where);
                 }
         }

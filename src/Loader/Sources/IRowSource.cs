@@ -12,6 +12,9 @@ public interface IRowSource : IDisposable
     IReadOnlyList<string> Shards { get; }
 
     /// <summary>Streams the rows of one shard starting at row <paramref name="startRow"/>.</summary>
+    /// <remarks>Each row is valid only until the enumerator moves on (the source may reuse the row object, its text
+    /// sample, its lists and its buffers for the next row): copy what must outlive it, e.g. with
+    /// <see cref="SourceRow.Copy"/>. Enumerations are independent of each other.</remarks>
     /// <exception cref="DataSourceException">The shard is unreadable, truncated or has the wrong schema.</exception>
     IEnumerable<SourceRow> ReadShard(int shard, long startRow = 0, CancellationToken cancellationToken = default);
 }

@@ -103,13 +103,13 @@ public sealed class SamplePreparer : IDisposable
             var turn = texts[t];
             if (_atomicMarkers)
             {
-                EmitMessage("user", turn.User, first ? imageGrids : default, assistant: false);
-                EmitMessage("assistant", turn.Assistant, default, assistant: true);
+                EmitMessage("user", turn.User.Span, first ? imageGrids : default, assistant: false);
+                EmitMessage("assistant", turn.Assistant.Span, default, assistant: true);
             }
             else
             {
-                EmitMessageAsText("user", turn.User, first ? imageGrids : default, assistant: false);
-                EmitMessageAsText("assistant", turn.Assistant, default, assistant: true);
+                EmitMessageAsText("user", turn.User.Span, first ? imageGrids : default, assistant: false);
+                EmitMessageAsText("assistant", turn.Assistant.Span, default, assistant: true);
             }
             first = false;
         }
@@ -136,7 +136,7 @@ public sealed class SamplePreparer : IDisposable
         return new TextPrepareResult(_length, imageGrids.Length, TextDropReason.None);
     }
 
-    private void EmitMessage(string role, string? content, ReadOnlySpan<ImageGrid> grids, bool assistant)
+    private void EmitMessage(string role, ReadOnlySpan<char> content, ReadOnlySpan<ImageGrid> grids, bool assistant)
     {
         int segStart = _ids.Count;
         _ids.Add(_tok.ImStartId!.Value);
@@ -146,7 +146,7 @@ public sealed class SamplePreparer : IDisposable
             _pending.Append(role);
             _pending.Add('\n');
         }
-        AppendWithoutImageTokens(content.AsSpan());
+        AppendWithoutImageTokens(content);
         Flush();
         _ids.Add(_tok.ImEndId!.Value);
         _ids.Append(_newline.AsSpan());
@@ -192,7 +192,7 @@ public sealed class SamplePreparer : IDisposable
     /// <summary>One message with the ChatML markers as text. The text accumulates across messages (nanoVLM tokenizes
     /// the whole conversation) and is flushed only at an image token; the message's own text runs are tokenized again
     /// on their own for its length (nanoVLM re-tokenizes each message for the mask).</summary>
-    private void EmitMessageAsText(string role, string? content, ReadOnlySpan<ImageGrid> grids, bool assistant)
+    private void EmitMessageAsText(string role, ReadOnlySpan<char> content, ReadOnlySpan<ImageGrid> grids, bool assistant)
     {
         _segmentLength = 0;
         Text(ChatTemplate.ImStart);
@@ -200,7 +200,7 @@ public sealed class SamplePreparer : IDisposable
         Text("\n");
         if (!grids.IsEmpty) EmitImageStringAsText(grids);
         int before = _pending.Count;
-        AppendWithoutImageTokens(content.AsSpan());
+        AppendWithoutImageTokens(content);
         _message.Append(_pending.Span[before..]);
         Text(ChatTemplate.ImEnd);
         Text("\n");

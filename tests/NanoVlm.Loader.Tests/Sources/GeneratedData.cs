@@ -54,12 +54,8 @@ internal static class RowAssert
         return rows;
     }
 
-    /// <summary>Copies image bytes, since a row is only valid until its enumerator moves on.</summary>
-    public static SourceRow Copy(SourceRow row) => new()
-    {
-        Position = row.Position, ShardName = row.ShardName, Text = row.Text, Source = row.Source,
-        Images = row.Images.Select(i => (ReadOnlyMemory<byte>)i.ToArray()).ToArray(),
-    };
+    /// <summary>Copies the row, since a row is only valid until its enumerator moves on.</summary>
+    public static SourceRow Copy(SourceRow row) => row.Copy();
 
     public static void Equal(SyntheticSample expected, SourceRow actual)
     {

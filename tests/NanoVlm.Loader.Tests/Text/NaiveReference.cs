@@ -11,8 +11,8 @@ internal static class NaiveReference
         var messages = new List<ChatMessage>();
         foreach (var t in turns)
         {
-            messages.Add(new ChatMessage("user", (t.User ?? "").Replace("<|image|>", "")));
-            messages.Add(new ChatMessage("assistant", (t.Assistant ?? "").Replace("<|image|>", "")));
+            messages.Add(new ChatMessage("user", t.User.ToString().Replace("<|image|>", "")));
+            messages.Add(new ChatMessage("assistant", t.Assistant.ToString().Replace("<|image|>", "")));
         }
         if (grids.Length > 0 && messages.Count > 0)
             messages[0] = messages[0] with { Content = ImageTokenString.Build(grids) + messages[0].Content };

@@ -16,9 +16,9 @@ internal sealed class ImageFailurePolicy(bool strict, CounterSet counters, Actio
     public void SampleFailed(OwnedRow row, int image, ImageDecodeException e)
     {
         if (strict)
-            throw new DataSourceException(row.Row.ShardName, $"image {image} cannot be decoded ({e.Reason}): {e.Message}",
-                row.Row.Position.RowGroup, row.Row.Position.Row, "images", e);
-        log?.Invoke($"dropped sample {row.Row.ShardName} row {row.Row.Position.Row}: image {image}: {e.Message}");
+            throw new DataSourceException(row.ShardName, $"image {image} cannot be decoded ({e.Reason}): {e.Message}",
+                row.Position.RowGroup, row.Position.Row, "images", e);
+        log?.Invoke($"dropped sample {row.ShardName} row {row.Position.Row}: image {image}: {e.Message}");
         counters.Drop(e.Reason == ImageDecodeFailure.TooLarge ? DropReason.DecodeLimit : DropReason.CorruptImage);
     }
 }

@@ -1,21 +1,44 @@
 using System.Buffers;
+using NanoVlm.Loader.Sources;
+using NanoVlm.Loader.Text;
 
 namespace NanoVlm.Loader.Pipeline.Internal;
 
-/// <summary>A row read from a source, its image bytes copied into pooled arrays (the row's buffers are reused).
-/// Rows made with a <see cref="ReusePool{T}"/> go back to it with <see cref="ReturnBuffers"/>, their arrays kept.</summary>
+/// <summary>A row read from a source, copied out of it (a source's row is valid only until its enumerator moves on):
+/// the texts into one rented char array, the ratings into this object's own lists, each image's bytes into a rented
+/// byte array. Rows made with an <see cref="OwnedRowPool"/> rent from it and go back to it with
+/// <see cref="ReturnBuffers"/> (their lists kept), so a steady state copies without allocating; others rent from
+/// <see cref="ArrayPool{T}.Shared"/>.</summary>
 internal sealed class OwnedRow
 {
     private readonly ReusePool<OwnedRow>? _pool;
+    private readonly ArrayPool<byte> _imageArrays;
+    private readonly ArrayPool<char> _textArrays;
     private byte[][] _buffers = [];
     private int[] _lengths = [];
     private bool _live;
+    private readonly TextSample _text = new();
+    private readonly List<ChatTurn> _turns = new(8);
+    private readonly List<long?>[] _ratings = [new(8), new(8), new(8), new(8)];
+    private char[] _chars = [];
 
-    private OwnedRow(ReusePool<OwnedRow>? pool) => _pool = pool;
+    private OwnedRow(OwnedRowPool? pool)
+    {
+        _pool = pool?.Rows;
+        _imageArrays = pool?.ImageBytes ?? ArrayPool<byte>.Shared;
+        _textArrays = pool?.Texts ?? ArrayPool<char>.Shared;
+    }
 
     public int SourceIndex { get; private set; }
 
-    public Sources.SourceRow Row { get; private set; } = null!;
+    /// <summary>Where the row was read (names it in messages; a sample's origin).</summary>
+    public RowPosition Position { get; private set; }
+
+    /// <summary>The shard's display name (a source's per-shard string, shared, not copied).</summary>
+    public string ShardName { get; private set; } = "";
+
+    /// <summary>The row's texts and ratings, owned by this object (empty after <see cref="ReturnBuffers"/>).</summary>
+    public TextSample Text => _text;
 
     /// <summary>Images of the row.</summary>
     public int ImageCount { get; private set; }
@@ -29,13 +52,16 @@ internal sealed class OwnedRow
 
     public bool[] Ended { get; private set; } = [];
 
-    /// <summary>The row with its image bytes copied into pooled arrays; from <paramref name="pool"/> when one is given.</summary>
-    public static OwnedRow Copy(int source, Sources.SourceRow row, SourcePosition after = default, ulong mixtureRandom = 0,
-        bool[]? ended = null, ReusePool<OwnedRow>? pool = null)
+    /// <summary>A copy of <paramref name="row"/> (texts, ratings and image bytes); from <paramref name="pool"/> when one
+    /// is given.</summary>
+    public static OwnedRow Copy(int source, SourceRow row, SourcePosition after = default, ulong mixtureRandom = 0,
+        bool[]? ended = null, OwnedRowPool? pool = null)
     {
-        var owned = pool is not null && pool.TryRent(out var reused) ? reused : new OwnedRow(pool);
+        var owned = pool is not null && pool.Rows.TryRent(out var reused) ? reused : new OwnedRow(pool);
         owned.SourceIndex = source;
-        owned.Row = row;
+        owned.Position = row.Position;
+        owned.ShardName = row.ShardName;
+        owned.OwnText(row.Text);
         owned.After = after;
         owned.MixtureRandom = mixtureRandom;
         owned.Ended = ended ?? [];
@@ -51,26 +77,68 @@ internal sealed class OwnedRow
     {
         var copy = new OwnedRow(null)
         {
-            SourceIndex = SourceIndex, Row = Row, After = After, MixtureRandom = MixtureRandom, Ended = Ended, _live = true,
+            SourceIndex = SourceIndex, Position = Position, ShardName = ShardName, After = After, MixtureRandom = MixtureRandom,
+            Ended = Ended, _live = true,
         };
+        copy.OwnText(_text);
         copy.Reserve(ImageCount);
         for (var i = 0; i < ImageCount; i++) copy.Own(i, Image(i));
         return copy;
+    }
+
+    // Indexed loops throughout: a foreach over an IReadOnlyList would box its enumerator.
+    private void OwnText(TextSample text)
+    {
+        var texts = text.Texts;
+        _turns.Clear();
+        if (texts is not null)
+        {
+            long chars = 0;
+            for (var t = 0; t < texts.Count; t++) chars += texts[t].User.Length + texts[t].Assistant.Length;
+            if (chars > Array.MaxLength) throw new InvalidDataException($"{ShardName} row {Position.Row}: more than {Array.MaxLength} characters of text");
+            // Rented at least 1 long: an empty array cannot go back to a pool.
+            _chars = _textArrays.Rent(Math.Max(1, (int)chars));
+            var at = 0;
+            for (var t = 0; t < texts.Count; t++)
+            {
+                var turn = texts[t];
+                _turns.Add(new ChatTurn(Own(turn.User.Span, ref at), Own(turn.Assistant.Span, ref at)));
+            }
+        }
+        _text.Set(texts is null ? null : _turns, OwnRatings(0, text.RelevanceRatings), OwnRatings(1, text.ImageCorrespondenceRatings),
+            OwnRatings(2, text.VisualDependencyRatings), OwnRatings(3, text.FormattingRatings));
+    }
+
+    private ReadOnlyMemory<char> Own(ReadOnlySpan<char> text, ref int at)
+    {
+        text.CopyTo(_chars.AsSpan(at));
+        var owned = new ReadOnlyMemory<char>(_chars, at, text.Length);
+        at += text.Length;
+        return owned;
+    }
+
+    private List<long?>? OwnRatings(int i, IReadOnlyList<long?>? ratings)
+    {
+        if (ratings is null) return null;
+        var list = _ratings[i];
+        list.Clear();
+        for (var k = 0; k < ratings.Count; k++) list.Add(ratings[k]);
+        return list;
     }
 
     private void Reserve(int images)
     {
         if (_buffers.Length < images)
         {
-            _buffers = new byte[images][];
-            _lengths = new int[images];
+            _buffers = new byte[Math.Max(images, 4)][];
+            _lengths = new int[_buffers.Length];
         }
         ImageCount = images;
     }
 
     private void Own(int i, ReadOnlySpan<byte> src)
     {
-        _buffers[i] = ArrayPool<byte>.Shared.Rent(Math.Max(1, src.Length));
+        _buffers[i] = _imageArrays.Rent(Math.Max(1, src.Length));
         src.CopyTo(_buffers[i]);
         _lengths[i] = src.Length;
     }
@@ -82,7 +150,7 @@ internal sealed class OwnedRow
     }
 
     /// <summary>The name image <paramref name="i"/> goes by in messages; built only when one is needed.</summary>
-    public string ImageName(int i) => $"{Row.ShardName} row {Row.Position.Row} image {i}";
+    public string ImageName(int i) => $"{ShardName} row {Position.Row} image {i}";
 
     /// <summary>What the stages pass to the image path as the image's name: a failure is renamed with
     /// <see cref="ImageName"/> where it is caught, so that images that decode fine cost no string.</summary>
@@ -98,18 +166,23 @@ internal sealed class OwnedRow
         }
     }
 
-    /// <summary>Returns the image buffers (and the row to its pool); a second call does nothing.</summary>
+    /// <summary>Returns the image and text arrays (and the row to its pool); a second call does nothing.</summary>
     public void ReturnBuffers()
     {
         if (!_live) return;
         _live = false;
         for (var i = 0; i < ImageCount; i++)
         {
-            ArrayPool<byte>.Shared.Return(_buffers[i]);
+            _imageArrays.Return(_buffers[i]);
             _buffers[i] = null!;
         }
         ImageCount = 0;
-        // Row stays: a dropped row is still named in messages (it is replaced when the object is reused).
+        _text.Set(null, null, null, null, null);
+        _turns.Clear();
+        if (_chars.Length > 0) _textArrays.Return(_chars);
+        _chars = [];
+        // Position and shard name stay: a dropped row is still named in messages (they are replaced when the object
+        // is reused).
         _pool?.Return(this);
     }
 }

@@ -24,7 +24,7 @@ internal sealed class PendingSample
     /// <summary>Every image's geometry from its header, in order.</summary>
     public ReadOnlySpan<ImageGeometry> Geometries => _geometries.AsSpan(0, ImageCount);
 
-    public SampleOrigin Origin => new(Row.SourceIndex, Row.Row.Position);
+    public SampleOrigin Origin => new(Row.SourceIndex, Row.Position);
 
     /// <summary>A sample over <paramref name="row"/> owning <paramref name="ids"/> and <paramref name="labels"/>
     /// (rented from <see cref="ArrayPool{T}.Shared"/>), with a copy of <paramref name="geometries"/>.</summary>

@@ -24,8 +24,8 @@ internal static class PlannerRestore
             var row = rows[origins[i]];
             if (!used.Add(origins[i])) row = row.Clone(); // the same row from two epochs: each sample owns its buffers
             var sample = shaper.Shape(row)
-                ?? throw new DataSourceException(row.Row.ShardName,
-                    "no longer gives the sample it gave when the loader state was saved (the data changed)", row.Row.Position.RowGroup, row.Row.Position.Row);
+                ?? throw new DataSourceException(row.ShardName,
+                    "no longer gives the sample it gave when the loader state was saved (the data changed)", row.Position.RowGroup, row.Position.Row);
             pending.Add(nextId, sample);
             shapes[i] = new SampleShape(sample.Length + 1, sample.ImageCount, nextId++);
         }

@@ -4,15 +4,16 @@ namespace NanoVlm.Loader.Pipeline.Internal;
 
 /// <summary>
 /// The read stage: draws each row's source of the mixture with the seeded random stream (in proportion to the weights
-/// of the lowest stage that still has rows), copies the row's image bytes into pooled buffers and hands the row, with
-/// the read position after it, to the shape stage.
+/// of the lowest stage that still has rows), copies the row (texts, ratings, image bytes: the source's row is valid only
+/// until its enumerator moves on) into a pooled <see cref="OwnedRow"/> and hands that, with the read position after it,
+/// to the shape stage.
 /// </summary>
 internal sealed class ReadStage(MixtureSource[] sources, DataLoaderOptions options, LoaderState? resume, CounterSet counters,
     StageMeter meter, BlockingRing<OwnedRow> writer, PipelineFault fault)
 {
     /// <summary>The mixture's random state before its first draw.</summary>
     // The rows in flight come back here when their sample is done (or dropped).
-    private readonly ReusePool<OwnedRow> _rows = new();
+    private readonly OwnedRowPool _rows = new();
 
     public static ulong InitialMixtureRandom(DataLoaderOptions options) => (ulong)SourceCursor.Mix(options.Seed, -1, 0);
 

@@ -52,7 +52,7 @@ internal sealed class SampleShaper : IDisposable
             var g = geometries[i].Grid;
             grids[i] = new ImageGrid(g.Rows, g.Cols);
         }
-        var r = _preparer.Prepare(row.Row.Text, grids);
+        var r = _preparer.Prepare(row.Text, grids);
         if (!r.Ok)
             return Drop(row, r.DropReason == TextDropReason.AllTurnsFilteredByRating ? DropReason.Rating : DropReason.Empty);
         if (r.Length >= _o.MaxSampleLength || r.Length + 1 > _o.LmMaxLength) return Drop(row, DropReason.TooLong);

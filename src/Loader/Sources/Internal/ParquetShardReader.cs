@@ -19,25 +19,20 @@ internal sealed partial class ParquetShardReader : IDisposable
     private readonly ParquetFileReader _reader;
     private readonly FineVisionParquetBinding _binding;
     private readonly long[] _rowGroupFirstRow;
-    private readonly ColumnScratch _scratch = new();
+    private readonly ParquetReadBuffers _b;
     private readonly NativeByteBuffer _imageBytes = new();
-    private readonly StringColumn _user = new(), _assistant = new(), _source = new();
-    private readonly LeveledColumn _images = new();
-    private readonly IntegerColumn[] _ratings;
-    private long[] _imageOffsets = [];
-    private int[] _imageLengths = [];
     private int _group = -1;
     private bool _hasSource;
 
     private ParquetShardReader(string path, int shardIndex, ParquetFileReader reader, FineVisionParquetBinding binding,
-        long[] rowGroupFirstRow)
+        long[] rowGroupFirstRow, ParquetReadBuffers buffers)
     {
         _path = path;
         _shardIndex = shardIndex;
         _reader = reader;
         _binding = binding;
         _rowGroupFirstRow = rowGroupFirstRow;
-        _ratings = [.. binding.Ratings.Select(_ => new IntegerColumn())];
+        _b = buffers;
     }
 
     /// <summary>Number of row groups.</summary>
@@ -49,9 +44,10 @@ internal sealed partial class ParquetShardReader : IDisposable
     /// <summary>Rows in row group <paramref name="g"/> (from the footer, without reading data).</summary>
     public long RowCount(int g) => _rowGroupFirstRow[g + 1] - _rowGroupFirstRow[g];
 
-    /// <summary>Opens the shard and binds its columns.</summary>
+    /// <summary>Opens the shard and binds its columns; the reader decodes into <paramref name="buffers"/> (which must not
+    /// be in use by another reader) and hands out their row.</summary>
     /// <exception cref="DataSourceException">The file is missing, not parquet, has a damaged footer or the wrong schema.</exception>
-    public static ParquetShardReader Open(string path, int shardIndex, CancellationToken cancellationToken)
+    public static ParquetShardReader Open(string path, int shardIndex, ParquetReadBuffers buffers, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
         if (!File.Exists(path)) throw new DataSourceException(path, "cannot open: the file does not exist");
@@ -75,7 +71,7 @@ internal sealed partial class ParquetShardReader : IDisposable
             }
             var schema = meta.Schema;
             var binding = FineVisionParquetBinding.Bind(schema, path);
-            var shard = new ParquetShardReader(path, shardIndex, reader, binding, firstRow);
+            var shard = new ParquetShardReader(path, shardIndex, reader, binding, firstRow, buffers);
             reader = null;
             return shard;
         }
@@ -113,9 +109,9 @@ internal sealed partial class ParquetShardReader : IDisposable
             using var rowGroup = _reader.RowGroup(g);
             var b = _binding;
             column = b.TextsUser.Column;
-            ReadStrings(rowGroup, b.TextsUser, rows, _user, cancellationToken);
+            ReadTexts(rowGroup, b.TextsUser, rows, _b.User, cancellationToken);
             column = b.TextsAssistant.Column;
-            ReadStrings(rowGroup, b.TextsAssistant, rows, _assistant, cancellationToken);
+            ReadTexts(rowGroup, b.TextsAssistant, rows, _b.Assistant, cancellationToken);
             if (b.ImageBytes is { } ib)
             {
                 column = ib.Column;
@@ -124,14 +120,14 @@ internal sealed partial class ParquetShardReader : IDisposable
             if (b.Source is { } sc)
             {
                 column = sc.Column;
-                ReadStrings(rowGroup, sc, rows, _source, cancellationToken);
+                ReadStrings(rowGroup, sc, rows, _b.Source, cancellationToken);
             }
             _hasSource = b.Source is not null;
-            for (var i = 0; i < _ratings.Length; i++)
+            for (var i = 0; i < b.Ratings.Length; i++)
             {
                 if (b.Ratings[i] is not { } rl) continue;
                 column = rl.Column;
-                ReadIntegers(rowGroup, rl, rows, _ratings[i], cancellationToken);
+                ReadIntegers(rowGroup, rl, rows, _b.Ratings[i], cancellationToken);
             }
             _group = g;
         }
@@ -148,57 +144,53 @@ internal sealed partial class ParquetShardReader : IDisposable
         }
     }
 
-    /// <summary>Row <paramref name="r"/> of the row group last read; its images are valid until the next
-    /// <see cref="ReadRowGroup"/>.</summary>
+    /// <summary>Row <paramref name="r"/> of the row group last read, in the reader's one reused row: valid until the next
+    /// <see cref="Row"/> or <see cref="ReadRowGroup"/>.</summary>
     public SourceRow Row(int r)
     {
         var g = _group;
         var row = FirstRow(g) + r;
-        var user = _user.Levels;
-        var assistant = _assistant.Levels;
+        var b = _b;
+        var user = b.User.Levels;
+        var assistant = b.Assistant.Levels;
         if (user.Count(r) != assistant.Count(r))
             throw new DataSourceException(_path,
                 $"texts has {user.Count(r)} user and {assistant.Count(r)} assistant entries", g, row, "texts");
-        ChatTurn[]? turns = null;
-        if (!user.RowIsNull(r))
-        {
-            turns = new ChatTurn[user.Count(r)];
-            for (var k = 0; k < turns.Length; k++) turns[k] = new ChatTurn(_user.At(r, k), _assistant.At(r, k));
-        }
-        IReadOnlyList<ReadOnlyMemory<byte>> images = [];
-        if (_binding.ImageBytes is not null && _images.Count(r) > 0)
-        {
-            var list = new ReadOnlyMemory<byte>[_images.Count(r)];
-            for (var k = 0; k < list.Length; k++)
-                list[k] = _images.ValueAt(r, k) is var v and >= 0 ? _imageBytes.Slice(_imageOffsets[v], _imageLengths[v]) : default;
-            images = list;
-        }
-        return new SourceRow
-        {
-            Position = new RowPosition(_shardIndex, g, row),
-            ShardName = _path,
-            Text = new TextSample
-            {
-                Texts = turns,
-                RelevanceRatings = RatingList(0, r),
-                ImageCorrespondenceRatings = RatingList(1, r),
-                VisualDependencyRatings = RatingList(2, r),
-                FormattingRatings = RatingList(3, r),
-            },
-            Images = images,
-            Source = _hasSource && _source.Levels.Count(r) > 0 ? _source.At(r, 0) : null,
-        };
+        b.Turns.Clear();
+        var turns = user.RowIsNull(r) ? null : b.Turns;
+        if (turns is not null)
+            for (var k = 0; k < user.Count(r); k++) turns.Add(new ChatTurn(b.User.At(r, k), b.Assistant.At(r, k)));
+        b.ImageList.Clear();
+        if (_binding.ImageBytes is not null)
+            for (var k = 0; k < b.Images.Count(r); k++)
+                b.ImageList.Add(b.Images.ValueAt(r, k) is var v and >= 0 ? _imageBytes.Slice(b.ImageOffsets[v], b.ImageLengths[v]) : default);
+        b.Row.Text.Set(turns, RatingList(0, r), RatingList(1, r), RatingList(2, r), RatingList(3, r));
+        b.Row.Set(new RowPosition(_shardIndex, g, row), _path, b.ImageList,
+            _hasSource && b.Source.Levels.Count(r) > 0 ? b.Source.At(r, 0) : null);
+        return b.Row;
     }
 
-    private long?[]? RatingList(int i, int r)
+    private List<long?>? RatingList(int i, int r)
     {
         if (_binding.Ratings[i] is null) return null;
-        var column = _ratings[i];
+        var column = _b.Ratings[i];
         if (column.Levels.RowIsNull(r)) return null;
-        var list = new long?[column.Levels.Count(r)];
-        for (var k = 0; k < list.Length; k++)
-            list[k] = column.Levels.ValueAt(r, k) is var v and >= 0 ? column.Values[v] : null;
+        var list = _b.RatingLists[i];
+        list.Clear();
+        for (var k = 0; k < column.Levels.Count(r); k++)
+            list.Add(column.Levels.ValueAt(r, k) is var v and >= 0 ? column.Values[v] : null);
         return list;
+    }
+
+    private void ReadTexts(RowGroupReader rowGroup, FineVisionParquetBinding.Leaf leaf, int rows, TextColumn into,
+        CancellationToken cancellationToken)
+    {
+        using var reader = Open<ByteArray>(rowGroup, leaf, rows, out var entries);
+        into.Begin(entries);
+        ReadLevels(reader, leaf, entries, rows, into.Levels, cancellationToken, into, static (batch, at, into) =>
+        {
+            for (var i = 0; i < batch.Length; i++) into.Decode(at + i, batch[i]);
+        });
     }
 
     private void ReadStrings(RowGroupReader rowGroup, FineVisionParquetBinding.Leaf leaf, int rows, StringColumn into,
@@ -206,7 +198,7 @@ internal sealed partial class ParquetShardReader : IDisposable
     {
         using var reader = Open<ByteArray>(rowGroup, leaf, rows, out var entries);
         into.Grow(entries);
-        ReadLevels(reader, leaf, entries, rows, into.Levels, cancellationToken, (batch, at) =>
+        ReadLevels(reader, leaf, entries, rows, into.Levels, cancellationToken, into, static (batch, at, into) =>
         {
             for (var i = 0; i < batch.Length; i++) into.Values[at + i] = into.Decode(batch[i]);
         });
@@ -215,19 +207,16 @@ internal sealed partial class ParquetShardReader : IDisposable
     private void ReadImages(RowGroupReader rowGroup, FineVisionParquetBinding.Leaf leaf, int rows, CancellationToken cancellationToken)
     {
         using var reader = Open<ByteArray>(rowGroup, leaf, rows, out var entries);
-        if (_imageOffsets.Length < entries)
-        {
-            _imageOffsets = new long[entries];
-            _imageLengths = new int[entries];
-        }
+        _b.GrowImages(entries);
         _imageBytes.Clear();
         // Arrow's decoded page is only valid until the next batch: copy each image once into the row group's buffer.
-        ReadLevels(reader, leaf, entries, rows, _images, cancellationToken, (batch, at) =>
+        ReadLevels(reader, leaf, entries, rows, _b.Images, cancellationToken, this, static (batch, at, self) =>
         {
+            var b = self._b;
             for (var i = 0; i < batch.Length; i++)
             {
-                _imageLengths[at + i] = batch[i].Length;
-                _imageOffsets[at + i] = _imageBytes.Append(Bytes(batch[i]));
+                b.ImageLengths[at + i] = batch[i].Length;
+                b.ImageOffsets[at + i] = self._imageBytes.Append(Bytes(batch[i]));
             }
         });
     }
@@ -239,13 +228,14 @@ internal sealed partial class ParquetShardReader : IDisposable
         {
             using var reader = Open<long>(rowGroup, leaf, rows, out var entries);
             into.Grow(entries);
-            ReadLevels(reader, leaf, entries, rows, into.Levels, cancellationToken, (batch, at) => batch.CopyTo(into.Values.AsSpan(at)));
+            ReadLevels(reader, leaf, entries, rows, into.Levels, cancellationToken, into,
+                static (batch, at, into) => batch.CopyTo(into.Values.AsSpan(at)));
         }
         else
         {
             using var reader = Open<int>(rowGroup, leaf, rows, out var entries);
             into.Grow(entries);
-            ReadLevels(reader, leaf, entries, rows, into.Levels, cancellationToken, (batch, at) =>
+            ReadLevels(reader, leaf, entries, rows, into.Levels, cancellationToken, into, static (batch, at, into) =>
             {
                 for (var i = 0; i < batch.Length; i++) into.Values[at + i] = batch[i];
             });
@@ -269,15 +259,16 @@ internal sealed partial class ParquetShardReader : IDisposable
         throw new InvalidDataException($"the column chunk holds {found} values, the schema says {leaf.Type}");
     }
 
-    /// <summary>A batch of decoded values and the index of its first value in the column.</summary>
-    private delegate void ValueSink<T>(ReadOnlySpan<T> batch, int at);
+    /// <summary>A batch of decoded values, the index of its first value in the column, and the sink's state (a
+    /// static lambda with explicit state: no closure per column chunk).</summary>
+    private delegate void ValueSink<T, TState>(ReadOnlySpan<T> batch, int at, TState state);
 
     // Reads the chunk's levels and values in Arrow's page-sized batches, handing each batch of values to `sink` while
     // Arrow's buffers are valid, then reassembles the rows.
-    private void ReadLevels<T>(ColumnReader<T> reader, FineVisionParquetBinding.Leaf leaf, int entries, int rows,
-        LeveledColumn into, CancellationToken cancellationToken, ValueSink<T> sink) where T : unmanaged
+    private void ReadLevels<T, TState>(ColumnReader<T> reader, FineVisionParquetBinding.Leaf leaf, int entries, int rows,
+        LeveledColumn into, CancellationToken cancellationToken, TState state, ValueSink<T, TState> sink) where T : unmanaged
     {
-        var scratch = _scratch;
+        var scratch = _b.Scratch;
         var values = scratch.Values<T>(entries);
         scratch.GrowLevels(entries);
         var hasDef = leaf.Levels.LeafPresent > 0;
@@ -292,7 +283,7 @@ internal sealed partial class ParquetShardReader : IDisposable
                 hasRep ? scratch.Repetition.AsSpan(levels, want) : default,
                 values.AsSpan(0, want), out var valuesRead);
             if (n == 0) throw new InvalidDataException($"the column chunk ended after {levels} of the footer's {entries} values");
-            sink(values.AsSpan(0, (int)valuesRead), read);
+            sink(values.AsSpan(0, (int)valuesRead), read, state);
             levels += n;
             read += (int)valuesRead;
         }
