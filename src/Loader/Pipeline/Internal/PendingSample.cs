@@ -9,9 +9,10 @@ namespace NanoVlm.Loader.Pipeline.Internal;
 internal sealed class PendingSample
 {
     private readonly ReusePool<PendingSample> _pool;
+    private readonly ArrayPool<int> _tokens;
     private ImageGeometry[] _geometries = [];
 
-    private PendingSample(ReusePool<PendingSample> pool) => _pool = pool;
+    private PendingSample(ReusePool<PendingSample> pool, ArrayPool<int> tokens) => (_pool, _tokens) = (pool, tokens);
 
     public OwnedRow Row { get; private set; } = null!;
     public int[] Ids { get; private set; } = [];
@@ -26,16 +27,20 @@ internal sealed class PendingSample
 
     public SampleOrigin Origin => new(Row.SourceIndex, Row.Position);
 
-    /// <summary>A sample over <paramref name="row"/> owning <paramref name="ids"/> and <paramref name="labels"/>
-    /// (rented from <see cref="ArrayPool{T}.Shared"/>), with a copy of <paramref name="geometries"/>.</summary>
-    public static PendingSample Rent(ReusePool<PendingSample> pool, OwnedRow row, int[] ids, int[] labels, int length,
-        ReadOnlySpan<ImageGeometry> geometries)
+    /// <summary>A sample over <paramref name="row"/> with copies of <paramref name="ids"/> and <paramref name="labels"/>
+    /// (in arrays of <paramref name="tokens"/>, a pool that keeps what comes back: the planner's window holds more
+    /// samples than <see cref="ArrayPool{T}.Shared"/> keeps per size, and they are returned on other threads) and of
+    /// <paramref name="geometries"/>.</summary>
+    public static PendingSample Rent(ReusePool<PendingSample> pool, ArrayPool<int> tokens, OwnedRow row, ReadOnlySpan<int> ids,
+        ReadOnlySpan<int> labels, ReadOnlySpan<ImageGeometry> geometries)
     {
-        var s = pool.TryRent(out var reused) ? reused : new PendingSample(pool);
+        var s = pool.TryRent(out var reused) ? reused : new PendingSample(pool, tokens);
         s.Row = row;
-        s.Ids = ids;
-        s.Labels = labels;
-        s.Length = length;
+        s.Ids = tokens.Rent(ids.Length);
+        s.Labels = tokens.Rent(labels.Length);
+        ids.CopyTo(s.Ids);
+        labels.CopyTo(s.Labels);
+        s.Length = ids.Length;
         if (s._geometries.Length < geometries.Length) s._geometries = new ImageGeometry[geometries.Length];
         geometries.CopyTo(s._geometries);
         s.ImageCount = geometries.Length;
@@ -45,8 +50,8 @@ internal sealed class PendingSample
     public void Return()
     {
         if (Row is null) return; // returned already
-        ArrayPool<int>.Shared.Return(Ids);
-        ArrayPool<int>.Shared.Return(Labels);
+        _tokens.Return(Ids);
+        _tokens.Return(Labels);
         Row.ReturnBuffers();
         Ids = Labels = [];
         Array.Clear(_geometries, 0, ImageCount);

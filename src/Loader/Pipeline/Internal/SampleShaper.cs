@@ -17,6 +17,8 @@ internal sealed class SampleShaper : IDisposable
     private readonly CounterSet _counters;
     private readonly ImageFailurePolicy _imageFailures;
     private readonly ReusePool<PendingSample> _samples = new();
+    // Up to 1,024 arrays of a size kept (ArrayPool.Shared keeps a few dozen per core and drops the rest).
+    private readonly ArrayPool<int> _tokens = ArrayPool<int>.Create(1 << 20, 1024);
     private ImageGeometry[] _geometries = [];
 
     public SampleShaper(DataLoaderOptions options, VlmTokenizer tokenizer, CounterSet counters, ImageFailurePolicy imageFailures)
@@ -57,11 +59,7 @@ internal sealed class SampleShaper : IDisposable
             return Drop(row, r.DropReason == TextDropReason.AllTurnsFilteredByRating ? DropReason.Rating : DropReason.Empty);
         if (r.Length >= _o.MaxSampleLength || r.Length + 1 > _o.LmMaxLength) return Drop(row, DropReason.TooLong);
         var cur = _preparer.Current;
-        var ids = ArrayPool<int>.Shared.Rent(r.Length);
-        var labels = ArrayPool<int>.Shared.Rent(r.Length);
-        cur.InputIds.CopyTo(ids);
-        cur.Labels.CopyTo(labels);
-        return PendingSample.Rent(_samples, row, ids, labels, r.Length, geometries.AsSpan(0, images));
+        return PendingSample.Rent(_samples, _tokens, row, cur.InputIds, cur.Labels, geometries.AsSpan(0, images));
     }
 
     private PendingSample? Drop(OwnedRow row, DropReason reason)
