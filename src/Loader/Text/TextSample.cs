@@ -23,17 +23,6 @@ public sealed class TextSample
     /// <summary>Per-turn <c>formatting_ratings</c>, or null when absent.</summary>
     public IReadOnlyList<long?>? FormattingRatings { get => _formatting; init => _formatting = value; }
 
-    /// <summary>Rating list <paramref name="i"/> in the order of the four properties above (relevance, image
-    /// correspondence, visual dependency, formatting).</summary>
-    internal IReadOnlyList<long?>? Ratings(int i) => i switch
-    {
-        0 => _relevance,
-        1 => _imageCorrespondence,
-        2 => _visualDependency,
-        3 => _formatting,
-        _ => throw new ArgumentOutOfRangeException(nameof(i)),
-    };
-
     /// <summary>Refills a reused instance (a reader's or an owned copy's).</summary>
     internal void Set(IReadOnlyList<ChatTurn>? texts, IReadOnlyList<long?>? relevance, IReadOnlyList<long?>? imageCorrespondence,
         IReadOnlyList<long?>? visualDependency, IReadOnlyList<long?>? formatting)

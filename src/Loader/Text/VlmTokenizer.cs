@@ -23,12 +23,6 @@ public sealed class VlmTokenizer
     private readonly Dictionary<int, string> _atomicById;
     private readonly int[] _rowCol;
 
-    internal VlmTokenizer(Tokenizer model, int baseVocabSize, IEnumerable<KeyValuePair<string, int>> fileAddedTokens,
-        NormalizationForm? normalization, VlmTokenizerOptions options, string? configEos, string kind)
-        : this(new TokenizerModelParts(model), baseVocabSize, fileAddedTokens, normalization, options, configEos, kind)
-    {
-    }
-
     internal VlmTokenizer(TokenizerModelParts parts, int baseVocabSize, IEnumerable<KeyValuePair<string, int>> fileAddedTokens,
         NormalizationForm? normalization, VlmTokenizerOptions options, string? configEos, string kind)
     {

@@ -91,11 +91,11 @@ public class ByteLevelBpeTests
     [Fact]
     public void MergeQueue_PopsLowestRankThenLeftmost()
     {
-        var q = new BpeMergeQueue();
+        var q = new ReusedHeap<BpeMerge>();
         (int Rank, int Pos)[] items = [(5, 0), (2, 7), (2, 3), (9, 1), (0, 12), (2, 5)];
-        foreach (var (r, p) in items) q.Push(r, p, 100 * r + p);
+        foreach (var (r, p) in items) q.Push(new BpeMerge(r, p, 100 * r + p));
         var order = new List<int>();
-        while (q.TryPop(out int pos, out int id)) { order.Add(pos); Assert.Equal(100 * items.First(x => x.Pos == pos).Rank + pos, id); }
+        while (q.TryPop(out var m)) { order.Add(m.Position); Assert.Equal(100 * items.First(x => x.Pos == m.Position).Rank + m.Position, m.NewId); }
         Assert.Equal([12, 3, 5, 7, 0, 1], order);
     }
 

@@ -18,7 +18,7 @@ internal sealed class BpeWord
     [ThreadStatic] private static BpeWord? t_current;
 
     private Symbol[] _symbols = new Symbol[64];
-    private readonly BpeMergeQueue _queue = new();
+    private readonly ReusedHeap<BpeMerge> _queue = new();
 
     /// <summary>Scratch for the word's UTF-8 bytes (byte-level models).</summary>
     public byte[] Utf8 = new byte[256];
@@ -60,9 +60,10 @@ internal sealed class BpeWord
         var queue = _queue;
         queue.Clear();
         for (int i = 0; i + 1 < n; i++)
-            if (merges.TryGet(s[i].Id, s[i + 1].Id, out int rank, out int newId)) queue.Push(rank, i, newId);
-        while (queue.TryPop(out int pos, out int queuedId))
+            if (merges.TryGet(s[i].Id, s[i + 1].Id, out int rank, out int newId)) queue.Push(new BpeMerge(rank, i, newId));
+        while (queue.TryPop(out var top))
         {
+            int pos = top.Position, queuedId = top.NewId;
             ref var left = ref s[pos];
             if (left.Gone || left.Next < 0) continue;
             int next = left.Next;
@@ -71,8 +72,8 @@ internal sealed class BpeWord
             left.Next = s[next].Next;
             s[next].Gone = true;
             if (left.Next >= 0) s[left.Next].Prev = pos;
-            if (left.Prev >= 0 && merges.TryGet(s[left.Prev].Id, newId, out int r1, out int m1)) queue.Push(r1, left.Prev, m1);
-            if (left.Next >= 0 && merges.TryGet(newId, s[left.Next].Id, out int r2, out int m2)) queue.Push(r2, pos, m2);
+            if (left.Prev >= 0 && merges.TryGet(s[left.Prev].Id, newId, out int r1, out int m1)) queue.Push(new BpeMerge(r1, left.Prev, m1));
+            if (left.Next >= 0 && merges.TryGet(newId, s[left.Next].Id, out int r2, out int m2)) queue.Push(new BpeMerge(r2, pos, m2));
         }
     }
 

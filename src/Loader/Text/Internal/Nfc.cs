@@ -17,15 +17,6 @@ internal static class Nfc
     private static readonly Dictionary<int, (int Offset, int Length)> s_decomp = Triples(NfcTables.Decompositions);
     private static readonly Dictionary<long, int> s_comp = Compositions(NfcTables.Compositions);
 
-    /// <summary>Returns true with the NFC form when <paramref name="text"/> is not already NFC.</summary>
-    public static bool TryNormalize(ReadOnlySpan<char> text, out string normalized)
-    {
-        char[]? buffer = null;
-        bool changed = TryNormalize(text, ref buffer, out int length);
-        normalized = changed ? new string(buffer!, 0, length) : "";
-        return changed;
-    }
-
     /// <summary>Returns true with the NFC form in <paramref name="buffer"/>[..<paramref name="length"/>] when
     /// <paramref name="text"/> is not already NFC; the buffer is grown (replaced) when too small, else reused, so a
     /// caller that keeps it allocates nothing in steady state.</summary>
@@ -63,7 +54,11 @@ internal static class Nfc
     }
 
     /// <summary>NFC of a string (returns the input when already NFC).</summary>
-    public static string Normalize(string text) => TryNormalize(text, out var s) ? s : text;
+    public static string Normalize(string text)
+    {
+        char[]? buffer = null;
+        return TryNormalize(text, ref buffer, out int length) ? new string(buffer!, 0, length) : text;
+    }
 
     private static int Decompose(ReadOnlySpan<char> text, int[] output)
     {

@@ -120,7 +120,7 @@ internal sealed partial class SentencePieceBpeModel
     {
         public char[] Normalized = new char[256];
         public Symbol[] Symbols = new Symbol[256];
-        public readonly SentencePieceMergeQueue Queue = new();
+        public readonly ReusedHeap<SentencePieceMerge> Queue = new();
         /// <summary>UNUSED piece id -> where its two parts were (bpe_model.cc's <c>rev_merge</c>).</summary>
         public readonly Dictionary<int, (int Start, int LeftLength, int RightLength)> ReverseMerges = [];
 

@@ -139,12 +139,11 @@ internal sealed partial class SentencePieceBpeModel
             pos += len;
         }
         var queue = scratch.Queue;
-        queue.Reset(3 * n);
+        queue.Clear(3 * n);
         if (_hasUnused) scratch.ReverseMerges.Clear();
         for (int i = 1; i < n; i++) MaybeAddPair(normalized, symbols, i - 1, i, scratch);
-        while (queue.Count > 0)
+        while (queue.TryPop(out var top))
         {
-            var top = queue.Pop();
             ref var left = ref symbols[top.Left];
             ref var right = ref symbols[top.Right];
             // The pair is stale when either side was merged away or has grown since it was queued.

@@ -108,7 +108,4 @@ internal sealed class TextNormalizer(IReadOnlyList<NormalizerStep> steps)
         }
         return text;
     }
-
-    /// <summary>The normalized text as a string (tests, tools).</summary>
-    public string ApplyToString(string text) => Apply(text).ToString();
 }
